@@ -1,0 +1,49 @@
+"""Shared fixtures: the real clips and the real offline detector in ../shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Nothing in the tests touches the network.
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("SPINEPOSE_SPORTS_OFFLINE", "1")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SPINEPOSE_SPORTS_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def _shared_file(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: the tests need ../shared beside the repository "
+            "(or SPINEPOSE_SPORTS_SHARED pointing at it)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def sports2d_clip() -> Path:
+    """1768x994, 30 fps, 230 frames, VP9 + AAC; 3 people."""
+    return _shared_file("videos", "sports2d_demo.mp4")
+
+
+@pytest.fixture(scope="session")
+def vtest_clip() -> Path:
+    """768x576, 10 fps, 795 frames, MS-MPEG4 v3 AVI; street pedestrians."""
+    return _shared_file("videos", "vtest.avi")
+
+
+@pytest.fixture(scope="session")
+def pose2sim_clip() -> Path:
+    """1080x1920 portrait, 60 fps, 100 frames, H.264; one athlete."""
+    return _shared_file("videos", "pose2sim_single_athlete.mp4")
+
+
+@pytest.fixture(scope="session")
+def person_detector() -> Path:
+    """Real YOLOv8 person detector; classes 0 and 1 are both persons."""
+    return _shared_file("models", "person_yolov8.pt")
