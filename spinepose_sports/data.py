@@ -26,7 +26,7 @@ import xarray as xr
 from .skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
 SOURCE_SOFTWARE = "spinepose-sports"
-NETCDF_ENGINE = "h5netcdf"
+NETCDF_ENGINE = "netcdf4"
 REQUIRED_ATTRS = ("fps", "source_file", "frame_width", "frame_height")
 CSV_COLUMNS = ("time_s", "frame", "track", "keypoint", "x", "y", "confidence")
 
@@ -61,9 +61,7 @@ class FrameDetections:
 
     @classmethod
     def empty(cls) -> FrameDetections:
-        return cls(
-            np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-        )
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
 @dataclass(frozen=True)
@@ -131,8 +129,12 @@ class TrackAccumulator:
                 position[t, :, :, j] = p.xy[i].T
                 confidence[t, :, j] = p.score[i]
         return make_poses(
-            position, confidence, np.asarray(self.time_s), ids,
-            frame_index=np.asarray(self.frame_index), **attrs,
+            position,
+            confidence,
+            np.asarray(self.time_s),
+            ids,
+            frame_index=np.asarray(self.frame_index),
+            **attrs,
         )
 
     def to_boxes(self, **attrs: Any) -> xr.Dataset:
@@ -150,8 +152,13 @@ class TrackAccumulator:
                 shape[t, :, j] = (x2 - x1, y2 - y1)
                 confidence[t, j] = b.confidence[i]
         return make_boxes(
-            centroid, shape, confidence, np.asarray(self.time_s), ids,
-            frame_index=np.asarray(self.frame_index), **attrs,
+            centroid,
+            shape,
+            confidence,
+            np.asarray(self.time_s),
+            ids,
+            frame_index=np.asarray(self.frame_index),
+            **attrs,
         )
 
 
@@ -181,7 +188,9 @@ def track_id_of(individual: str) -> int:
     try:
         return int(str(individual).rsplit("_", 1)[1])
     except (IndexError, ValueError) as exc:
-        raise DataModelError(f"individual: expected a name like 'track_4', received {individual!r}") from exc
+        raise DataModelError(
+            f"individual: expected a name like 'track_4', received {individual!r}"
+        ) from exc
 
 
 def _common_coords(

@@ -6,6 +6,8 @@ Names, order, links and swaps are the facts of the official SpinePose metadata
 
 from __future__ import annotations
 
+import itertools
+
 KEYPOINT_NAMES: tuple[str, ...] = (
     "nose",
     "left_eye",
@@ -140,16 +142,14 @@ SPINE_CHAIN: tuple[str, ...] = (
 SPINE_CHAIN_INDICES: tuple[int, ...] = tuple(KEYPOINT_INDEX[n] for n in SPINE_CHAIN)
 #: Segment labels ``proximal-distal``, pelvis to head (9).
 SPINE_SEGMENTS: tuple[str, ...] = tuple(
-    f"{a}-{b}" for a, b in zip(SPINE_CHAIN[:-1], SPINE_CHAIN[1:], strict=True)
+    f"{a}-{b}" for a, b in itertools.pairwise(SPINE_CHAIN)
 )
 #: Levels: the interior chain points, where segmental angles are measured (8).
 SPINE_LEVELS: tuple[str, ...] = SPINE_CHAIN[1:-1]
 
 #: Links that belong to the spine chain (drawn as the spine curve by the renderer).
 SPINE_LINKS: frozenset[tuple[int, int]] = frozenset(
-    (a, b)
-    for a, b in LINK_INDICES
-    if a in SPINE_CHAIN_INDICES and b in SPINE_CHAIN_INDICES
+    (a, b) for a, b in LINK_INDICES if a in SPINE_CHAIN_INDICES and b in SPINE_CHAIN_INDICES
 )
 
 

@@ -1,0 +1,235 @@
+"""The command line end to end: real detector, real video I/O, stand-in SpinePose model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+
+from spinepose_sports.data import load_netcdf, load_poses, read_log
+
+CLI = Path(sys.executable).with_name("spinepose-sports")
+
+
+def run_cli(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 600):
+    """Run the installed console script like a user; returns the CompletedProcess."""
+    full_env = dict(os.environ, YOLO_OFFLINE="1", SPINEPOSE_SPORTS_OFFLINE="1")
+    full_env.update(env or {})
+    cmd = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "spinepose_sports"]
+    return subprocess.run(
+        [*cmd, *map(str, args)], capture_output=True, text=True, env=full_env, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def standin_onnx(tmp_path_factory) -> Path:
+    from standins import make_standin_model
+
+    return make_standin_model(tmp_path_factory.mktemp("models") / "standin.onnx")
+
+
+@pytest.fixture(scope="module")
+def sports2d_run(tmp_path_factory, sports2d_clip, person_detector, standin_onnx):
+    """The foundation's acceptance command, once, on the whole clip."""
+    out = tmp_path_factory.mktemp("out")
+    t0 = time.perf_counter()
+    proc = run_cli(
+        "analyze",
+        sports2d_clip,
+        "-o",
+        out,
+        "--detector-weights",
+        person_detector,
+        "--person-classes",
+        "0,1",
+        "--pose-model",
+        standin_onnx,
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out / "sports2d_demo", proc, time.perf_counter() - t0
+
+
+def test_analyze_writes_every_output(sports2d_run) -> None:
+    folder, proc, _ = sports2d_run
+    for name in ("poses.nc", "boxes.nc", "keypoints.csv", "overlay.mp4", "run.json"):
+        assert (folder / name).is_file(), name
+    assert not list(folder.glob("*.part"))
+    assert "done" in proc.stderr and "sports2d_demo" in proc.stderr
+
+
+def test_overlay_is_browser_playable_h264_with_every_frame(sports2d_run) -> None:
+    folder, _, _ = sports2d_run
+    with av.open(str(folder / "overlay.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.width, stream.height) == (1768, 994)
+        n_frames = sum(1 for _ in container.decode(stream))
+    assert n_frames == 230
+
+
+def test_poses_follow_the_schema_and_tracks_are_plausible(sports2d_run) -> None:
+    folder, _, _ = sports2d_run
+    poses = load_poses(folder / "poses.nc")
+    assert poses.sizes["time"] == 230 and poses.sizes["keypoint"] == 37
+    assert poses.attrs["source_software"] == "spinepose-sports"
+    assert poses.attrs["frame_width"] == 1768 and poses.attrs["frame_height"] == 994
+    assert poses.attrs["fps"] == pytest.approx(30.0, rel=1e-3)
+    assert poses.attrs["pose_model"] == "standin.onnx"
+    assert len(poses.attrs["pose_model_sha256"]) == 64
+    np.testing.assert_allclose(np.diff(poses["time"].values), 1 / 30, atol=2e-3)
+    frames_seen = poses["position"].notnull().any(("space", "keypoint")).sum("time").values
+    long_tracks = int((frames_seen > poses.attrs["fps"]).sum())
+    assert 2 <= long_tracks <= 5, frames_seen
+    # keypoints lie inside their track's (padded) box
+    boxes = load_netcdf(folder / "boxes.nc")
+    assert list(boxes["individual"].values) == list(poses["individual"].values)
+    cx = boxes["position"].sel(space="x")
+    w = boxes["shape"].sel(space="x")
+    x = poses["position"].sel(space="x", keypoint="hip")
+    inside = (abs(x - cx) <= 0.75 * w) | x.isnull()
+    assert bool(inside.all())
+
+
+def test_csv_and_run_record(sports2d_run) -> None:
+    folder, _, _ = sports2d_run
+    table = pd.read_csv(folder / "keypoints.csv")
+    assert list(table.columns) == ["time_s", "frame", "track", "keypoint", "x", "y", "confidence"]
+    assert table["frame"].between(0, 229).all()
+    run = json.loads((folder / "run.json").read_text())
+    assert run["status"] == "completed"
+    assert run["n_frames"] == 230
+    assert run["parameters"]["person_classes"] == [0, 1]
+    assert run["models"]["pose_model"]["sha256"]
+    assert run["versions"]["ultralytics"] != "not installed"
+    for stage in ("decode", "detect_track", "pose", "render_overlay"):
+        assert run["timing_s"][stage] > 0, stage
+    assert run["video"]["frame_count"] == 230
+
+
+def test_rerun_from_saved_poses_needs_no_model(sports2d_run, tmp_path) -> None:
+    folder, _, _ = sports2d_run
+    proc = run_cli(
+        "analyze",
+        folder / "poses.nc",
+        "-o",
+        tmp_path,
+        "--no-overlay",
+        "-q",
+        env={"SPINEPOSE_SPORTS_MODEL_DIR": str(tmp_path / "nothing")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "sports2d_demo"
+    assert (out / "keypoints.csv").is_file() and (out / "run.json").is_file()
+    again = load_poses(out / "poses.nc")
+    original = load_poses(folder / "poses.nc")
+    np.testing.assert_array_equal(again["position"].values, original["position"].values)
+    assert read_log(again) == read_log(original)
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "text"])
+def test_bad_input_gets_a_short_clear_error(kind, tmp_path) -> None:
+    path = tmp_path / f"{kind}.mp4"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("this is not a video\n" * 20)
+    proc = run_cli("analyze", path, "-o", tmp_path / "out", "-q")
+    assert proc.returncode != 0
+    assert path.name in proc.stderr
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    assert len(proc.stderr.strip().splitlines()) <= 3
+
+
+def test_missing_pose_model_offline_fails_fast_naming_url(
+    sports2d_clip, person_detector, tmp_path
+) -> None:
+    t0 = time.perf_counter()
+    proc = run_cli(
+        "analyze",
+        sports2d_clip,
+        "-o",
+        tmp_path,
+        "--detector-weights",
+        person_detector,
+        "--person-classes",
+        "0,1",
+        "-q",
+        env={
+            "SPINEPOSE_SPORTS_CACHE_DIR": str(tmp_path / "cache"),
+            "SPINEPOSE_SPORTS_MODEL_DIR": str(tmp_path / "empty"),
+        },
+    )
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode != 0
+    assert elapsed < 30
+    assert "https://huggingface.co/dfki-av/spinepose/resolve/main/" in proc.stderr
+    assert "--pose-model" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_batch_survives_a_bad_file_and_resumes(
+    tmp_path, vtest_clip, pose2sim_clip, person_detector, standin_onnx
+) -> None:
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(vtest_clip, videos / "a_street.avi")
+    (videos / "b_broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    shutil.copy(pose2sim_clip, videos / "c_lab.mp4")
+    out = tmp_path / "out"
+    args = [
+        "analyze",
+        videos,
+        "-o",
+        out,
+        "--detector-weights",
+        person_detector,
+        "--person-classes",
+        "0,1",
+        "--pose-model",
+        standin_onnx,
+        "--end",
+        "0.5",
+        "-q",
+    ]
+    proc = run_cli(*args)
+    assert proc.returncode == 1
+    assert "b_broken.mp4" in proc.stderr and "Traceback" not in proc.stderr
+    for stem in ("a_street", "c_lab"):
+        run = json.loads((out / stem / "run.json").read_text())
+        assert run["status"] == "completed"
+        assert 4 <= run["n_frames"] <= 31
+    with av.open(str(out / "c_lab" / "overlay.mp4")) as c:
+        assert c.streams.video[0].frames in (
+            0,
+            load_poses(out / "c_lab" / "poses.nc").sizes["time"],
+        )
+    mtime = (out / "a_street" / "poses.nc").stat().st_mtime
+    proc = run_cli(*args, "--skip-completed")
+    assert "skipped" in proc.stderr
+    assert (out / "a_street" / "poses.nc").stat().st_mtime == mtime
+
+
+def test_help_is_there_for_every_command() -> None:
+    for args in (
+        ["--help"],
+        ["analyze", "--help"],
+        ["models", "--help"],
+        ["run", "--help"],
+        ["models", "list"],
+        ["--version"],
+    ):
+        proc = run_cli(*args)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert proc.stdout.strip()
+    assert "CC-BY-NC-4.0" in run_cli("models", "list").stdout
