@@ -228,11 +228,13 @@ def models_list() -> None:
     """List the official SpinePose models, their URLs and whether they are cached."""
     from .pose import list_models
 
+    typer.echo(f"{'version':<8}{'size':<6}{'input WxH':<11}{'params':>8}{'GFLOPs':>8}  file / where")
     for m in list_models():
-        cached = m.get("cached_path") or "not downloaded"
+        w, h = m["input_size"]
+        mark = " (default)" if m.get("default") else ""
         typer.echo(
-            f"{m['version']}  {m['size']}  {m['input_size']!s:<10}  {m['file_name']}\n"
-            f"      {m['url']}\n      {cached}"
+            f"{m['version']:<8}{m['size']:<6}{f'{w}x{h}':<11}{m['params_m']:>7}M"
+            f"{m['gflops']:>8}  {m['file']}{mark}\n{'':<41}{m['cached'] or m['url']}"
         )
     typer.echo("Licence of the official weights: CC-BY-NC-4.0 (non-commercial use only).")
 

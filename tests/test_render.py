@@ -30,10 +30,13 @@ def test_spine_is_drawn_in_the_spine_colour_and_label_present() -> None:
     mid = out[int(400 - 2.5 * 30), 320]
     np.testing.assert_array_equal(mid, SPINE_COLOR)
     # the track label: a filled box in the track's colour above the box's top-left corner
-    label_px = out[100 - 8, 252]
-    np.testing.assert_array_equal(label_px, track_color(4))
+    label_area = out[82:98, 251:272]
+    is_track_colour = (label_area == np.array(track_color(4), np.uint8)).all(axis=-1)
+    assert is_track_colour.mean() > 0.5
+    assert (label_area.max(axis=-1) == 0).any()  # black text on it
     # the box outline in the track colour
-    np.testing.assert_array_equal(out[300, 390], track_color(4))
+    edge = out[300, 386:395].astype(int)
+    assert np.abs(edge - np.array(track_color(4))).sum(axis=-1).min() < 40
 
 
 def test_low_score_and_missing_points_are_not_drawn() -> None:
