@@ -168,7 +168,7 @@ def analyze(
         pose_model=pose_model,
         model_version=model_version,
         model_dir=model_dir,
-        channel_order=channel_order,
+        channel_order="bgr" if channel_order == "bgr" else "rgb",
         start_s=start,
         end_s=end,
         overlay=overlay,
@@ -228,7 +228,9 @@ def models_list() -> None:
     """List the official SpinePose models, their URLs and whether they are cached."""
     from .pose import list_models
 
-    typer.echo(f"{'version':<8}{'size':<6}{'input WxH':<11}{'params':>8}{'GFLOPs':>8}  file / where")
+    typer.echo(
+        f"{'version':<8}{'size':<6}{'input WxH':<11}{'params':>8}{'GFLOPs':>8}  file / where"
+    )
     for m in list_models():
         w, h = m["input_size"]
         mark = " (default)" if m.get("default") else ""

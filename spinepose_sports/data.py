@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import xarray as xr
@@ -26,7 +26,7 @@ import xarray as xr
 from .skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
 SOURCE_SOFTWARE = "spinepose-sports"
-NETCDF_ENGINE = "netcdf4"
+NETCDF_ENGINE: Final = "netcdf4"
 REQUIRED_ATTRS = ("fps", "source_file", "frame_width", "frame_height")
 CSV_COLUMNS = ("time_s", "frame", "track", "keypoint", "x", "y", "confidence")
 
@@ -219,7 +219,7 @@ def _attrs(ds_type: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
     missing = [a for a in REQUIRED_ATTRS if a not in attrs]
     if missing:
         raise DataModelError(f"attrs: missing {missing}")
-    out = {
+    out: dict[str, Any] = {
         "source_software": SOURCE_SOFTWARE,
         "ds_type": ds_type,
         "time_unit": "seconds",

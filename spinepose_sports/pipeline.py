@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import xarray as xr
@@ -45,7 +45,7 @@ OVERLAY_FILE, RUN_FILE = "overlay.mp4", "run.json"
 class Tracker(Protocol):
     """The tracking stage: boxes with track ids per frame."""
 
-    def update(self, frame: np.ndarray) -> FrameDetections: ...
+    def update(self, frame: np.ndarray, /) -> FrameDetections: ...
     def reset(self) -> None: ...
     def describe(self) -> dict[str, Any]: ...
 
@@ -53,7 +53,7 @@ class Tracker(Protocol):
 class PoseEstimator(Protocol):
     """The pose stage: ``(frame, xyxy (n,4)) -> (xy (n,37,2), score (n,37))``."""
 
-    def __call__(self, frame: np.ndarray, xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def __call__(self, frame: np.ndarray, xyxy: np.ndarray, /) -> tuple[np.ndarray, np.ndarray]: ...
     def describe(self) -> dict[str, Any]: ...
 
 
@@ -72,7 +72,7 @@ class AnalyzeConfig:
     pose_model: str = "m"
     model_version: str = "v2"
     model_dir: Path | None = None
-    channel_order: str = "rgb"
+    channel_order: Literal["rgb", "bgr"] = "rgb"
     start_s: float | None = None
     end_s: float | None = None
     overlay: bool = True
