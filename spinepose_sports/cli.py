@@ -90,7 +90,10 @@ def analyze(
     person_classes: Annotated[
         str, typer.Option(help="Detector class ids that are persons, comma-separated.")
     ] = "0",
-    det_conf: Annotated[float, typer.Option(help="Detector confidence threshold.")] = 0.25,
+    det_conf: Annotated[
+        float,
+        typer.Option(help="Detector confidence threshold (ByteTrack also matches 0.1-0.25 boxes)."),
+    ] = 0.1,
     det_iou: Annotated[float, typer.Option(help="Detector NMS IoU threshold.")] = 0.7,
     imgsz: Annotated[int, typer.Option(help="Detector input size, px.")] = 640,
     device: Annotated[
@@ -124,6 +127,27 @@ def analyze(
         float | None, typer.Option("--start", help="Analyze from this time, s.")
     ] = None,
     end: Annotated[float | None, typer.Option("--end", help="Analyze up to this time, s.")] = None,
+    view: Annotated[
+        str,
+        typer.Option(
+            help="Camera view of every athlete: auto (from the body), left_side, right_side, "
+            "front or back. Side views give flexion/extension, front/back lateral bending."
+        ),
+    ] = "auto",
+    facing: Annotated[
+        str,
+        typer.Option(
+            help="Image direction in which positive angles point (the athlete's front in "
+            "side views, their right in front/back views): auto, left or right."
+        ),
+    ] = "auto",
+    kinematics: Annotated[
+        bool,
+        typer.Option(
+            "--kinematics/--no-kinematics",
+            help="Compute spine and joint kinematics (kinematics.nc, angles.csv, summary.csv).",
+        ),
+    ] = True,
     overlay: Annotated[
         bool, typer.Option("--overlay/--no-overlay", help="Render overlay.mp4.")
     ] = True,
@@ -154,6 +178,10 @@ def analyze(
         _die(f"--channel-order: expected rgb or bgr, got {channel_order!r}")
     if start is not None and end is not None and end <= start:
         _die(f"--end ({end}) must be after --start ({start})")
+    if view not in ("auto", "left_side", "right_side", "front", "back"):
+        _die(f"--view: expected auto, left_side, right_side, front or back, got {view!r}")
+    if facing not in ("auto", "left", "right"):
+        _die(f"--facing: expected auto, left or right, got {facing!r}")
     if model_version not in ("v1", "v2"):
         _die(f"--model-version: expected v1 or v2, got {model_version!r}")
     config = AnalyzeConfig(
@@ -169,6 +197,9 @@ def analyze(
         model_version=model_version,
         model_dir=model_dir,
         channel_order="bgr" if channel_order == "bgr" else "rgb",
+        kinematics=kinematics,
+        view=view,
+        facing=facing,
         start_s=start,
         end_s=end,
         overlay=overlay,

@@ -65,7 +65,7 @@ class AnalyzeConfig:
     detector_weights: str = "yolo11n.pt"
     tracker: str = "bytetrack"
     person_classes: tuple[int, ...] = (0,)
-    detector_confidence: float = 0.25
+    detector_confidence: float = 0.1
     detector_iou: float = 0.7
     detector_imgsz: int = 640
     device: str | None = None
@@ -75,6 +75,9 @@ class AnalyzeConfig:
     channel_order: Literal["rgb", "bgr"] = "rgb"
     start_s: float | None = None
     end_s: float | None = None
+    kinematics: bool = True
+    view: str = "auto"
+    facing: str = "auto"
     overlay: bool = True
     overlay_min_score: float = 0.3
     overlay_preset: str = "veryfast"
@@ -274,7 +277,7 @@ def finish_from_poses(
     *,
     save_raw: bool,
 ) -> dict[str, str]:
-    """Everything after the pose stage: save the datasets, then render the overlay.
+    """Everything after the pose stage: save, kinematics, then the overlay.
 
     Returns the written files by role.
     """
@@ -287,9 +290,25 @@ def finish_from_poses(
             outputs["boxes"] = str(save_netcdf(boxes, out_dir / BOXES_FILE))
     outputs["keypoints_csv"] = str(save_keypoints_csv(poses, out_dir / CSV_FILE))
     timer.add("save", time.perf_counter() - t0)
+    if config.kinematics:
+        outputs.update(_kinematics(poses, out_dir, config, timer))
     if config.overlay:
         outputs["overlay"] = str(_render(poses, boxes, out_dir, config, timer))
     return outputs
+
+
+def _kinematics(
+    poses: xr.Dataset, out_dir: Path, config: AnalyzeConfig, timer: StageTimer
+) -> dict[str, str]:
+    from .kinematics import compute_kinematics, save_kinematics
+
+    kin = timer.timed(
+        "kinematics", compute_kinematics, poses, view=config.view, facing=config.facing
+    )
+    t0 = time.perf_counter()
+    written = save_kinematics(kin, out_dir)
+    timer.add("save", time.perf_counter() - t0)
+    return {role: str(path) for role, path in written.items()}
 
 
 def _render(

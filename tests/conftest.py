@@ -47,3 +47,36 @@ def pose2sim_clip() -> Path:
 def person_detector() -> Path:
     """Real YOLOv8 person detector; classes 0 and 1 are both persons."""
     return _shared_file("models", "person_yolov8.pt")
+
+
+@pytest.fixture(scope="session")
+def standin_onnx(tmp_path_factory) -> Path:
+    """A generated stand-in with SpinePose's exact contract (dynamic batch, template)."""
+    from standins import make_standin_model
+
+    return make_standin_model(tmp_path_factory.mktemp("models") / "standin.onnx")
+
+
+@pytest.fixture(scope="session")
+def sports2d_run(tmp_path_factory, sports2d_clip, person_detector, standin_onnx):
+    """The foundation's acceptance command, once per session, on the whole clip.
+
+    Returns (results folder, CompletedProcess)."""
+    from cli_runner import run_cli
+
+    out = tmp_path_factory.mktemp("out")
+    proc = run_cli(
+        "analyze",
+        sports2d_clip,
+        "-o",
+        out,
+        "--detector-weights",
+        person_detector,
+        "--person-classes",
+        "0,1",
+        "--pose-model",
+        standin_onnx,
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out / "sports2d_demo", proc

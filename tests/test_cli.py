@@ -3,72 +3,38 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import av
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli
 
 from spinepose_sports.data import load_netcdf, load_poses, read_log
 
-CLI = Path(sys.executable).with_name("spinepose-sports")
-
-
-def run_cli(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 600):
-    """Run the installed console script like a user; returns the CompletedProcess."""
-    full_env = dict(os.environ, YOLO_OFFLINE="1", SPINEPOSE_SPORTS_OFFLINE="1")
-    full_env.update(env or {})
-    cmd = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "spinepose_sports"]
-    return subprocess.run(
-        [*cmd, *map(str, args)], capture_output=True, text=True, env=full_env, timeout=timeout
-    )
-
-
-@pytest.fixture(scope="module")
-def standin_onnx(tmp_path_factory) -> Path:
-    from standins import make_standin_model
-
-    return make_standin_model(tmp_path_factory.mktemp("models") / "standin.onnx")
-
-
-@pytest.fixture(scope="module")
-def sports2d_run(tmp_path_factory, sports2d_clip, person_detector, standin_onnx):
-    """The foundation's acceptance command, once, on the whole clip."""
-    out = tmp_path_factory.mktemp("out")
-    t0 = time.perf_counter()
-    proc = run_cli(
-        "analyze",
-        sports2d_clip,
-        "-o",
-        out,
-        "--detector-weights",
-        person_detector,
-        "--person-classes",
-        "0,1",
-        "--pose-model",
-        standin_onnx,
-        "--quiet",
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out / "sports2d_demo", proc, time.perf_counter() - t0
-
 
 def test_analyze_writes_every_output(sports2d_run) -> None:
-    folder, proc, _ = sports2d_run
-    for name in ("poses.nc", "boxes.nc", "keypoints.csv", "overlay.mp4", "run.json"):
+    folder, proc = sports2d_run
+    for name in (
+        "poses.nc",
+        "boxes.nc",
+        "keypoints.csv",
+        "overlay.mp4",
+        "run.json",
+        "kinematics.nc",
+        "angles.csv",
+        "summary.csv",
+        "repetitions.csv",
+    ):
         assert (folder / name).is_file(), name
     assert not list(folder.glob("*.part"))
     assert "done" in proc.stderr and "sports2d_demo" in proc.stderr
 
 
 def test_overlay_is_browser_playable_h264_with_every_frame(sports2d_run) -> None:
-    folder, _, _ = sports2d_run
+    folder, _ = sports2d_run
     with av.open(str(folder / "overlay.mp4")) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -79,7 +45,7 @@ def test_overlay_is_browser_playable_h264_with_every_frame(sports2d_run) -> None
 
 
 def test_poses_follow_the_schema_and_tracks_are_plausible(sports2d_run) -> None:
-    folder, _, _ = sports2d_run
+    folder, _ = sports2d_run
     poses = load_poses(folder / "poses.nc")
     assert poses.sizes["time"] == 230 and poses.sizes["keypoint"] == 37
     assert poses.attrs["source_software"] == "spinepose-sports"
@@ -102,7 +68,7 @@ def test_poses_follow_the_schema_and_tracks_are_plausible(sports2d_run) -> None:
 
 
 def test_csv_and_run_record(sports2d_run) -> None:
-    folder, _, _ = sports2d_run
+    folder, _ = sports2d_run
     table = pd.read_csv(folder / "keypoints.csv")
     assert list(table.columns) == ["time_s", "frame", "track", "keypoint", "x", "y", "confidence"]
     assert table["frame"].between(0, 229).all()
@@ -117,8 +83,26 @@ def test_csv_and_run_record(sports2d_run) -> None:
     assert run["video"]["frame_count"] == 230
 
 
+def test_kinematics_outputs_are_consistent(sports2d_run) -> None:
+    from spinepose_sports.kinematics import load_kinematics
+
+    folder, _ = sports2d_run
+    kin = load_kinematics(folder / "kinematics.nc")
+    poses = load_poses(folder / "poses.nc")
+    assert list(kin["individual"].values) == list(poses["individual"].values)
+    assert kin["segment_angle"].attrs["units"] == "deg"
+    assert kin.sizes["segment"] == 9 and kin.sizes["level"] == 8
+    # where the spine chain is missing, angles are NaN, never 0
+    hip_missing = poses["position"].sel(keypoint="hip", space="x").isnull()
+    assert bool(kin["trunk_flexion"].where(hip_missing).isnull().all())
+    angles = pd.read_csv(folder / "angles.csv")
+    assert {"time_s", "frame", "track", "quantity", "label", "value", "units"} <= set(angles)
+    summary = pd.read_csv(folder / "summary.csv")
+    assert set(summary["track"]) <= {int(i.split("_")[1]) for i in poses["individual"].values}
+
+
 def test_rerun_from_saved_poses_needs_no_model(sports2d_run, tmp_path) -> None:
-    folder, _, _ = sports2d_run
+    folder, _ = sports2d_run
     proc = run_cli(
         "analyze",
         folder / "poses.nc",
@@ -131,6 +115,7 @@ def test_rerun_from_saved_poses_needs_no_model(sports2d_run, tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "sports2d_demo"
     assert (out / "keypoints.csv").is_file() and (out / "run.json").is_file()
+    assert (out / "kinematics.nc").is_file() and not (out / "overlay.mp4").exists()
     again = load_poses(out / "poses.nc")
     original = load_poses(folder / "poses.nc")
     np.testing.assert_array_equal(again["position"].values, original["position"].values)
