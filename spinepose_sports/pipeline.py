@@ -128,6 +128,7 @@ class VideoResult:
     n_frames: int = 0
     n_tracks: int = 0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------
@@ -257,6 +258,8 @@ def analyze_video(video_path: str | Path, config: AnalyzeConfig, stages: Stages)
         outputs=outputs,
         poses=poses,
     )
+    warnings = _warnings(poses, config)
+    run["warnings"] = warnings
     _write_run_json(out_dir, run)
     return VideoResult(
         video_path,
@@ -265,7 +268,19 @@ def analyze_video(video_path: str | Path, config: AnalyzeConfig, stages: Stages)
         n_frames=len(acc),
         n_tracks=poses.sizes["individual"],
         seconds=time.perf_counter() - t_start,
+        warnings=warnings,
     )
+
+
+def _warnings(poses: xr.Dataset, config: AnalyzeConfig) -> list[str]:
+    """Things a user should know about a completed run."""
+    if poses.sizes["individual"] == 0:
+        return [
+            "no person was tracked: check --person-classes "
+            f"(now {','.join(map(str, config.person_classes))}) and --det-conf "
+            f"(now {config.detector_confidence}); the outputs hold no track"
+        ]
+    return []
 
 
 def finish_from_poses(
@@ -535,6 +550,7 @@ def print_summary(results: Sequence[VideoResult], stream: Any = sys.stderr) -> N
                 f"done    {r.input_path}: {r.n_frames} frames, {r.n_tracks} tracks, "
                 f"{r.seconds:.1f} s -> {r.output_dir}"
             )
+            line += "".join(f"\n        warning: {w}" for w in r.warnings)
         elif r.status == "skipped":
             line = f"skipped {r.input_path}: already completed in {r.output_dir}"
         else:

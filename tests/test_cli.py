@@ -218,3 +218,37 @@ def test_help_is_there_for_every_command() -> None:
         assert proc.returncode == 0, (args, proc.stderr)
         assert proc.stdout.strip()
     assert "CC-BY-NC-4.0" in run_cli("models", "list").stdout
+
+
+def test_video_without_people_completes_and_says_so(tmp_path, person_detector, standin_onnx):
+    from spinepose_sports.video import VideoWriter
+
+    clip = tmp_path / "empty_field.mp4"
+    rng = np.random.default_rng(0)
+    with VideoWriter(clip, fps=10) as writer:
+        for i in range(12):
+            frame = np.full((240, 320, 3), (40, 140 + i, 60), np.uint8)
+            frame += rng.integers(0, 8, frame.shape, dtype=np.uint8)
+            writer.write(frame)
+    proc = run_cli(
+        "analyze",
+        clip,
+        "-o",
+        tmp_path / "out",
+        "--detector-weights",
+        person_detector,
+        "--person-classes",
+        "0,1",
+        "--pose-model",
+        standin_onnx,
+        "-q",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no person was tracked" in proc.stderr
+    folder = tmp_path / "out" / "empty_field"
+    poses = load_poses(folder / "poses.nc")
+    assert poses.sizes == {"time": 12, "space": 2, "keypoint": 37, "individual": 0}
+    run = json.loads((folder / "run.json").read_text())
+    assert run["status"] == "completed" and run["warnings"]
+    with av.open(str(folder / "overlay.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 12
