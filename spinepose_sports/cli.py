@@ -127,6 +127,14 @@ def analyze(
         float | None, typer.Option("--start", help="Analyze from this time, s.")
     ] = None,
     end: Annotated[float | None, typer.Option("--end", help="Analyze up to this time, s.")] = None,
+    smoothing: Annotated[
+        str,
+        typer.Option(
+            help="Temporal smoothing of the keypoints: kalman (confidence-weighted Kalman + "
+            "RTS, gaps bridged, outliers rejected), kalman-ca, kalman-causal, spine-prior, "
+            "butterworth, one-euro or none."
+        ),
+    ] = "kalman",
     view: Annotated[
         str,
         typer.Option(
@@ -150,6 +158,13 @@ def analyze(
     ] = True,
     overlay: Annotated[
         bool, typer.Option("--overlay/--no-overlay", help="Render overlay.mp4.")
+    ] = True,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard/--no-dashboard",
+            help="Write dashboard.html (interactive, offline; needs the kinematics).",
+        ),
     ] = True,
     min_score: Annotated[
         float, typer.Option(help="Keypoints below this score are not drawn.")
@@ -178,6 +193,10 @@ def analyze(
         _die(f"--channel-order: expected rgb or bgr, got {channel_order!r}")
     if start is not None and end is not None and end <= start:
         _die(f"--end ({end}) must be after --start ({start})")
+    from .smoothing import METHODS
+
+    if smoothing not in METHODS:
+        _die(f"--smoothing: expected one of {', '.join(METHODS)}, got {smoothing!r}")
     if view not in ("auto", "left_side", "right_side", "front", "back"):
         _die(f"--view: expected auto, left_side, right_side, front or back, got {view!r}")
     if facing not in ("auto", "left", "right"):
@@ -197,12 +216,14 @@ def analyze(
         model_version=model_version,
         model_dir=model_dir,
         channel_order="bgr" if channel_order == "bgr" else "rgb",
+        smoothing=smoothing,
         kinematics=kinematics,
         view=view,
         facing=facing,
         start_s=start,
         end_s=end,
         overlay=overlay,
+        dashboard=dashboard,
         overlay_min_score=min_score,
         skip_completed=skip_completed,
         progress=not quiet,
@@ -303,6 +324,16 @@ def models_path(
     except (ModelDownloadError, ValueError) as exc:
         _die(str(exc))
     typer.echo(str(m.path))
+
+
+def _register_render_commands() -> None:
+    from .cli_render import render_command, report_command
+
+    app.command("render")(render_command)
+    app.command("report")(report_command)
+
+
+_register_render_commands()
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ from .video import VideoInfo, probe, read_frames
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 POSES_FILE, BOXES_FILE, CSV_FILE = "poses.nc", "boxes.nc", "keypoints.csv"
+SMOOTHED_FILE = "poses_smoothed.nc"
 OVERLAY_FILE, RUN_FILE = "overlay.mp4", "run.json"
 
 
@@ -75,9 +76,11 @@ class AnalyzeConfig:
     channel_order: Literal["rgb", "bgr"] = "rgb"
     start_s: float | None = None
     end_s: float | None = None
+    smoothing: str = "kalman"
     kinematics: bool = True
     view: str = "auto"
     facing: str = "auto"
+    dashboard: bool = True
     overlay: bool = True
     overlay_min_score: float = 0.3
     overlay_preset: str = "veryfast"
@@ -292,7 +295,10 @@ def finish_from_poses(
     *,
     save_raw: bool,
 ) -> dict[str, str]:
-    """Everything after the pose stage: save, kinematics, then the overlay.
+    """Everything after the pose stage: save the raw poses, smooth, kinematics, overlay.
+
+    ``keypoints.csv``, the kinematics and the overlay use the smoothed poses (the raw
+    ones with ``smoothing="none"``).
 
     Returns the written files by role.
     """
@@ -303,18 +309,38 @@ def finish_from_poses(
         outputs["poses"] = str(save_netcdf(poses, out_dir / POSES_FILE))
         if boxes is not None:
             outputs["boxes"] = str(save_netcdf(boxes, out_dir / BOXES_FILE))
-    outputs["keypoints_csv"] = str(save_keypoints_csv(poses, out_dir / CSV_FILE))
     timer.add("save", time.perf_counter() - t0)
+    analysed = poses
+    if config.smoothing != "none":
+        from .smoothing import smooth
+
+        analysed = timer.timed("smooth", smooth, poses, method=config.smoothing)
+        outputs["poses_smoothed"] = str(save_netcdf(analysed, out_dir / SMOOTHED_FILE))
+    else:
+        (out_dir / SMOOTHED_FILE).unlink(missing_ok=True)  # never a stale smoothed file
+    t0 = time.perf_counter()
+    outputs["keypoints_csv"] = str(save_keypoints_csv(analysed, out_dir / CSV_FILE))
+    timer.add("save", time.perf_counter() - t0)
+    kin = None
     if config.kinematics:
-        outputs.update(_kinematics(poses, out_dir, config, timer))
+        kin, written = _kinematics(analysed, out_dir, config, timer)
+        outputs.update(written)
+        if config.dashboard:
+            outputs["dashboard"] = str(_dashboard(out_dir, timer))
     if config.overlay:
-        outputs["overlay"] = str(_render(poses, boxes, out_dir, config, timer))
+        outputs["overlay"] = str(_render(analysed, boxes, kin, out_dir, config, timer))
     return outputs
+
+
+def _dashboard(out_dir: Path, timer: StageTimer) -> Path:
+    from .plots import write_dashboard
+
+    return timer.timed("dashboard", write_dashboard, out_dir)
 
 
 def _kinematics(
     poses: xr.Dataset, out_dir: Path, config: AnalyzeConfig, timer: StageTimer
-) -> dict[str, str]:
+) -> tuple[xr.Dataset, dict[str, str]]:
     from .kinematics import compute_kinematics, save_kinematics
 
     kin = timer.timed(
@@ -323,12 +349,13 @@ def _kinematics(
     t0 = time.perf_counter()
     written = save_kinematics(kin, out_dir)
     timer.add("save", time.perf_counter() - t0)
-    return {role: str(path) for role, path in written.items()}
+    return kin, {role: str(path) for role, path in written.items()}
 
 
 def _render(
     poses: xr.Dataset,
     boxes: xr.Dataset | None,
+    kin: xr.Dataset | None,
     out_dir: Path,
     config: AnalyzeConfig,
     timer: StageTimer,
@@ -345,6 +372,7 @@ def _render(
             poses,
             out_dir / OVERLAY_FILE,
             boxes=boxes,
+            kinematics=kin,
             min_score=config.overlay_min_score,
             preset=config.overlay_preset,
             on_frame=lambda _i: bar.update(1),

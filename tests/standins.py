@@ -94,9 +94,7 @@ def template_keypoints(input_hw: tuple[int, int] = (256, 192)) -> np.ndarray:
     return np.stack([x, y], axis=1)
 
 
-def _value_info(
-    name: str, batch: int | None, dims: Sequence[int | str]
-) -> onnx.ValueInfoProto:
+def _value_info(name: str, batch: int | None, dims: Sequence[int | str]) -> onnx.ValueInfoProto:
     first: int | str = "batch" if batch is None else int(batch)
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, [first, *dims])
 

@@ -23,6 +23,8 @@ def test_analyze_writes_every_output(sports2d_run) -> None:
         "keypoints.csv",
         "overlay.mp4",
         "run.json",
+        "poses_smoothed.nc",
+        "dashboard.html",
         "kinematics.nc",
         "angles.csv",
         "summary.csv",
@@ -92,13 +94,28 @@ def test_kinematics_outputs_are_consistent(sports2d_run) -> None:
     assert list(kin["individual"].values) == list(poses["individual"].values)
     assert kin["segment_angle"].attrs["units"] == "deg"
     assert kin.sizes["segment"] == 9 and kin.sizes["level"] == 8
-    # where the spine chain is missing, angles are NaN, never 0
-    hip_missing = poses["position"].sel(keypoint="hip", space="x").isnull()
+    # kinematics use the smoothed poses; where their hip is missing, angles are NaN, never 0
+    smoothed = load_poses(folder / "poses_smoothed.nc")
+    hip_missing = smoothed["position"].sel(keypoint="hip", space="x").isnull()
+    assert bool(hip_missing.any())
     assert bool(kin["trunk_flexion"].where(hip_missing).isnull().all())
     angles = pd.read_csv(folder / "angles.csv")
     assert {"time_s", "frame", "track", "quantity", "label", "value", "units"} <= set(angles)
     summary = pd.read_csv(folder / "summary.csv")
     assert set(summary["track"]) <= {int(i.split("_")[1]) for i in poses["individual"].values}
+
+
+def test_smoothed_poses_are_saved_with_their_log(sports2d_run) -> None:
+    folder, _ = sports2d_run
+    raw = load_poses(folder / "poses.nc")
+    smoothed = load_poses(folder / "poses_smoothed.nc")
+    assert read_log(raw) == []
+    entry = read_log(smoothed)[-1]
+    assert entry["operation"] == "smooth" and entry["parameters"]["method"] == "kalman"
+    # nothing invented: a keypoint the model never gave stays NaN after smoothing
+    never = raw["position"].isnull().all("time")
+    assert bool(smoothed["position"].where(never).isnull().all())
+    assert smoothed["position"].shape == raw["position"].shape
 
 
 def test_rerun_from_saved_poses_needs_no_model(sports2d_run, tmp_path) -> None:
@@ -110,6 +127,8 @@ def test_rerun_from_saved_poses_needs_no_model(sports2d_run, tmp_path) -> None:
         tmp_path,
         "--no-overlay",
         "-q",
+        "--smoothing",
+        "one-euro",
         env={"SPINEPOSE_SPORTS_MODEL_DIR": str(tmp_path / "nothing")},
     )
     assert proc.returncode == 0, proc.stderr
@@ -119,7 +138,11 @@ def test_rerun_from_saved_poses_needs_no_model(sports2d_run, tmp_path) -> None:
     again = load_poses(out / "poses.nc")
     original = load_poses(folder / "poses.nc")
     np.testing.assert_array_equal(again["position"].values, original["position"].values)
-    assert read_log(again) == read_log(original)
+    assert read_log(load_poses(out / "poses_smoothed.nc"))[-1]["parameters"]["method"] == (
+        "one-euro"
+    )
+    run = json.loads((out / "run.json").read_text())
+    assert run["parameters"]["smoothing"] == "one-euro" and run["models"] is None
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "text"])
@@ -252,3 +275,24 @@ def test_video_without_people_completes_and_says_so(tmp_path, person_detector, s
     assert run["status"] == "completed" and run["warnings"]
     with av.open(str(folder / "overlay.mp4")) as c:
         assert sum(1 for _ in c.decode(video=0)) == 12
+
+
+def test_render_and_report_from_saved_results(sports2d_run, tmp_path) -> None:
+    folder, _ = sports2d_run
+    work = tmp_path / "sports2d_demo"
+    shutil.copytree(folder, work)
+    (work / "overlay.mp4").unlink()
+    (work / "dashboard.html").unlink()
+    env = {"SPINEPOSE_SPORTS_MODEL_DIR": str(tmp_path / "nothing")}  # no model is needed
+    proc = run_cli("render", work, "--start", "1", "--end", "2", "-q", env=env)
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(work / "overlay.mp4")) as c:
+        video = c.streams.video[0]
+        assert video.codec_context.name == "h264" and video.codec_context.pix_fmt == "yuv420p"
+        assert 28 <= sum(1 for _ in c.decode(video)) <= 31
+    proc = run_cli("report", work, env=env)
+    assert proc.returncode == 0, proc.stderr
+    html = (work / "dashboard.html").read_text()
+    assert "plotly" in html.lower() and len(html) > 1_000_000  # plotly.js embedded: offline
+    bad = run_cli("render", tmp_path / "nowhere")
+    assert bad.returncode != 0 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr

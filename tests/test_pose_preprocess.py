@@ -139,10 +139,16 @@ def test_normalisation_channel_order() -> None:
     bgr = normalise_crops(crop, "bgr")
     assert rgb.shape == (1, 3, 4, 3)
     # the first mean/std apply to the first channel fed
-    np.testing.assert_allclose(rgb[0, :, 0, 0], [(0 - MEAN[0]) / STD[0], (10 - MEAN[1]) / STD[1],
-                                                 (255 - MEAN[2]) / STD[2]], rtol=1e-6)
-    np.testing.assert_allclose(bgr[0, :, 0, 0], [(255 - MEAN[0]) / STD[0], (10 - MEAN[1]) / STD[1],
-                                                 (0 - MEAN[2]) / STD[2]], rtol=1e-6)
+    np.testing.assert_allclose(
+        rgb[0, :, 0, 0],
+        [(0 - MEAN[0]) / STD[0], (10 - MEAN[1]) / STD[1], (255 - MEAN[2]) / STD[2]],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        bgr[0, :, 0, 0],
+        [(255 - MEAN[0]) / STD[0], (10 - MEAN[1]) / STD[1], (0 - MEAN[2]) / STD[2]],
+        rtol=1e-6,
+    )
     levels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, axis=3)
     exact = ((levels.astype(np.float64) - np.array(MEAN)) / np.array(STD)).astype(np.float32)
     np.testing.assert_array_equal(normalise_crops(levels, "bgr"), exact.transpose(0, 3, 1, 2))

@@ -1,13 +1,20 @@
-"""Rendering: frame annotators and the overlay video."""
+"""Rendering: frame annotators, the overlay video (with an optional live-plot panel)."""
 
-from .annotate import DrawStyle, annotate_frame, draw_skeleton, track_color
-from .overlay import FrameLookup, render_overlay
+from .annotate import DrawStyle, FrameAngles, annotate_frame, draw_skeleton, track_color
+from .lookup import FrameLookup, FrameOverlayData
+from .overlay import overlay_frames, render_overlay
+from .results import SourceVideoError, render_results
 
 __all__ = [
     "DrawStyle",
+    "FrameAngles",
     "FrameLookup",
+    "FrameOverlayData",
+    "SourceVideoError",
     "annotate_frame",
     "draw_skeleton",
+    "overlay_frames",
     "render_overlay",
+    "render_results",
     "track_color",
 ]

@@ -1,93 +1,164 @@
-"""The overlay video: the source frames with every tracked athlete's skeleton drawn.
+"""The overlay video: the source frames with every tracked athlete's skeleton and angles.
 
-Rendering reads the saved results (poses and boxes datasets) and streams the source video a
-second time, so it works from saved results without the models and shows whatever the
-datasets hold (raw or smoothed keypoints).
+Rendering reads the saved results (poses, boxes and kinematics datasets) and streams the
+source video a second time, so it works from saved results without the models and shows
+whatever the datasets hold (raw or smoothed keypoints).  Frames are streamed: one frame is
+in memory at a time.
+
+Two writers:
+
+* the plain overlay (default) goes straight to PyAV's H.264 encoder (fast path);
+* with ``panel=True`` the overlay and a live time-series panel (:mod:`.panel`) are
+  composed side by side with moviepy (``clips_array``) and encoded by its ffmpeg.
+
+Both give H.264, yuv420p MP4 with the index in front (``+faststart``), which plays in
+browsers and in Jupyter.  The source's audio is then muxed in, cut to the rendered time
+range (:mod:`.audio`); in slow motion there is no audio (slowed speech and music are of
+no use to a coach, and a track longer than the video would be).
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from ..data import track_id_of
 from ..video import VideoWriter, read_frames
-from .annotate import annotate_frame
+from .annotate import DrawStyle, annotate_frame, track_color
+from .audio import mux_with_audio
+from .colors import DEFAULT_ANGLE_RANGE_DEG
+from .hud import ColorLegend, draw_trail, legend_ends
+from .lookup import FrameLookup, FrameOverlayData
+
+#: Extra time (s) after the last analysed frame that still counts as inside the range.
+_EPS_S = 1e-6
 
 
 @dataclass(frozen=True)
-class FrameOverlayData:
-    """What to draw on one frame.
+class OverlayFrame:
+    """One rendered frame: its video frame index, source time (s) and BGR image."""
 
-    xyxy: ``(n, 4)`` px; track_id: ``(n,)``; xy: ``(n, 37, 2)`` px; score: ``(n, 37)``.
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class _DrawOptions:
+    min_score: float
+    names: dict[int, str] | None
+    angle_limit_deg: float
+    readout: bool
+
+
+def _draw(
+    image: np.ndarray,
+    data: FrameOverlayData,
+    style: DrawStyle,
+    opts: _DrawOptions,
+) -> None:
+    """Trails, then skeletons, labels and readouts, on ``image`` in place."""
+    if data.trails is not None:
+        for tid, path in zip(data.track_id, data.trails, strict=True):
+            draw_trail(image, path, track_color(int(tid)), style.spine_px)
+    annotate_frame(
+        image,
+        data.xyxy,
+        data.track_id,
+        data.xy,
+        data.score,
+        min_score=opts.min_score,
+        names=opts.names,
+        angles=data.angles,
+        angle_limit_deg=opts.angle_limit_deg,
+        readout=opts.readout,
+        in_place=True,
+        style=style,
+    )
+
+
+def overlay_frames(
+    video_path: str | Path,
+    lookup: FrameLookup,
+    *,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    min_score: float = 0.3,
+    names: dict[int, str] | None = None,
+    angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
+    readout: bool = True,
+    legend: bool = True,
+) -> Iterator[OverlayFrame]:
+    """Yield the annotated frames of the analysed range within ``[start_s, end_s)`` s.
+
+    Frames that are not part of the analysed results are skipped; frames without tracks
+    are yielded unchanged (with the legend).  One frame at a time is in memory.
     """
+    opts = _DrawOptions(min_score, names, angle_limit_deg, readout)
+    rows, t_first, _ = frame_range(lookup, start_s, end_s)
+    first_frame, last_frame = int(lookup.frames[rows[0]]), int(lookup.frames[rows[-1]])
+    # frames are picked by index; the time only decides where decoding starts converting
+    half_period = 0.5 * _period(lookup.times)
+    style: DrawStyle | None = None
+    color_legend: ColorLegend | None = None
+    for frame in read_frames(video_path, start_s=t_first - half_period):
+        if frame.index > last_frame:
+            break
+        if frame.index < first_frame or not lookup.has_frame(frame.index):
+            continue
+        image = frame.image
+        if style is None:
+            style = DrawStyle.for_frame(*image.shape[:2])
+            if legend and lookup.has_angles:
+                color_legend = ColorLegend(
+                    image.shape[0],
+                    image.shape[1],
+                    style.small_font_scale,
+                    style.font_thickness,
+                    limit_deg=angle_limit_deg,
+                    ends=legend_ends(lookup.motion_planes),
+                )
+        data = lookup.at_frame(frame.index)
+        if data is not None:
+            _draw(image, data, style, opts)
+        if color_legend is not None:
+            color_legend.draw(image)
+        yield OverlayFrame(frame.index, frame.time_s, image)
 
-    xyxy: np.ndarray
-    track_id: np.ndarray
-    xy: np.ndarray
-    score: np.ndarray
+
+def _period(times: np.ndarray) -> float:
+    """The median frame period (s) of ``times``; 0 for a single frame."""
+    return float(np.median(np.diff(times))) if len(times) > 1 else 0.0
 
 
-class FrameLookup:
-    """Per-frame access to whole-video poses and boxes, by the video's frame index."""
+def frame_range(
+    lookup: FrameLookup, start_s: float | None, end_s: float | None
+) -> tuple[np.ndarray, float, float]:
+    """Poses rows to render, and the source time range ``[t_first, t_end)`` s.
 
-    def __init__(self, poses: xr.Dataset, boxes: xr.Dataset | None = None) -> None:
-        self._row_of_frame = {int(f): t for t, f in enumerate(poses["frame"].values)}
-        self.track_ids = np.array(
-            [track_id_of(i) for i in poses["individual"].values], dtype=np.int64
+    The rows are the analysed frames with ``start_s <= time < end_s``; ``t_end`` is one
+    frame period after the last of them.
+
+    Raises:
+        ValueError: no analysed frame in the range.
+    """
+    t = lookup.times
+    keep = np.ones(len(t), bool)
+    if start_s is not None:
+        keep &= t >= float(start_s) - _EPS_S
+    if end_s is not None:
+        keep &= t < float(end_s)
+    rows = np.flatnonzero(keep)
+    if rows.size == 0:
+        raise ValueError(
+            f"no analysed frame between start_s={start_s} and end_s={end_s} "
+            f"(the results cover {t[0]:.3f} to {t[-1]:.3f} s)"
         )
-        # (T, N, K, 2) and (T, N, K): contiguous per frame for cheap slicing
-        self._xy = np.ascontiguousarray(
-            poses["position"].transpose("time", "individual", "keypoint", "space").values
-        )
-        self._score = np.ascontiguousarray(
-            poses["confidence"].transpose("time", "individual", "keypoint").values
-        )
-        self._xyxy = self._boxes_xyxy(poses, boxes)
-
-    def _boxes_xyxy(self, poses: xr.Dataset, boxes: xr.Dataset | None) -> np.ndarray:
-        """(T, N, 4) boxes aligned to the poses; the keypoints' extent where no box."""
-        n_time, n_ind = self._xy.shape[:2]
-        xyxy = np.full((n_time, n_ind, 4), np.nan, np.float32)
-        if boxes is not None and boxes.sizes.get("individual", 0):
-            b = boxes.reindex(individual=poses["individual"].values)
-            b = b.reindex(time=poses["time"].values, method="nearest", tolerance=1e-6)
-            c = b["position"].transpose("time", "individual", "space").values
-            s = b["shape"].transpose("time", "individual", "space").values
-            xyxy = np.concatenate([c - s / 2, c + s / 2], axis=-1).astype(np.float32)
-        no_box = ~np.isfinite(xyxy).all(axis=-1)
-        if no_box.any():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-                lo = np.nanmin(self._xy, axis=2)
-                hi = np.nanmax(self._xy, axis=2)
-            extent = np.concatenate([lo, hi], axis=-1)
-            xyxy[no_box] = extent[no_box]
-        return xyxy
-
-    def has_frame(self, frame_index: int) -> bool:
-        """True when the frame is part of the analysed range."""
-        return int(frame_index) in self._row_of_frame
-
-    def at_frame(self, frame_index: int) -> FrameOverlayData | None:
-        """The tracks visible at a frame (a box or any keypoint), or None."""
-        t = self._row_of_frame.get(int(frame_index))
-        if t is None:
-            return None
-        present = np.isfinite(self._xyxy[t]).all(axis=-1)
-        if not present.any():
-            return None
-        return FrameOverlayData(
-            xyxy=self._xyxy[t][present],
-            track_id=self.track_ids[present],
-            xy=self._xy[t][present],
-            score=self._score[t][present],
-        )
+    return rows, float(t[rows[0]]), float(t[rows[-1]]) + max(_period(t), _EPS_S)
 
 
 def render_overlay(
@@ -96,42 +167,106 @@ def render_overlay(
     out_path: str | Path,
     *,
     boxes: xr.Dataset | None = None,
+    kinematics: xr.Dataset | None = None,
     min_score: float = 0.3,
     names: dict[int, str] | None = None,
     preset: str = "veryfast",
+    trail_s: float = 0.0,
+    panel: bool = False,
+    slow_motion: float = 1.0,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    audio: bool = True,
     on_frame: Callable[[int], None] | None = None,
+    angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
+    readout: bool = True,
+    crf: float = 20,
 ) -> Path:
-    """Write an H.264 overlay MP4 of ``video_path`` with the skeletons of ``poses``.
+    """Write an H.264 overlay MP4 of ``video_path`` with the results drawn on it.
 
-    Every analysed frame (the ``frame`` coordinate of ``poses``) is written, frames without
-    tracks unchanged, at the source's average frame rate.  ``on_frame(i)`` is called after
-    each frame (progress bars).  Returns ``out_path``.
+    Args:
+        video_path: the source video the results come from.
+        poses: poses dataset (raw or smoothed), ``position (time, space, keypoint,
+            individual)`` px; its ``frame`` coordinate says which video frames to write.
+        out_path: the ``.mp4`` to write (its folder must exist).
+        boxes: the boxes dataset (track boxes and labels); the keypoints' extent otherwise.
+        kinematics: the kinematics dataset: colours the spine by segmental angle (with a
+            colour legend) and adds the trunk / lumbar / thoracic / cervical readout.
+            Without it the spine is a plain red curve and there is no readout.
+        min_score: keypoints below this confidence are not drawn.
+        names: athlete names by track id, shown instead of ``#id``.
+        preset, crf: libx264 speed preset and quality.
+        trail_s: length of each athlete's pelvis trail, s (0: none).
+        panel: add a side panel with live time-series plots (moviepy; slower).
+        slow_motion: 2 = half speed: the same frames at fps / 2. Audio is dropped when
+            it is not 1.
+        start_s, end_s: render only the analysed frames in ``[start_s, end_s)`` (s, the
+            source's frame times).
+        audio: carry the source's audio (cut to the rendered range) when it has one.
+        on_frame: called with the video frame index after each written frame.
+        angle_limit_deg: the colour scale runs from ``-angle_limit_deg`` to ``+`` (deg).
+        readout: draw the angle readout beside each athlete (needs ``kinematics``).
+
+    Returns ``out_path``.  Nothing is left at ``out_path`` when rendering fails.
     """
-    lookup = FrameLookup(poses, boxes)
-    fps = float(poses.attrs.get("fps", 30.0))
+    if not slow_motion > 0:
+        raise ValueError(f"slow_motion must be positive, got {slow_motion}")
     out_path = Path(out_path)
-    frame_indices = poses["frame"].values
-    first, last = int(frame_indices[0]), int(frame_indices[-1])
-    start_s = float(poses["time"].values[0])
-    with VideoWriter(out_path, fps=fps, preset=preset) as writer:
-        for frame in read_frames(video_path, start_s=start_s):
-            if frame.index < first or not lookup.has_frame(frame.index):
-                continue
-            data = lookup.at_frame(frame.index)
-            image = frame.image
-            if data is not None:
-                image = annotate_frame(
-                    image,
-                    data.xyxy,
-                    data.track_id,
-                    data.xy,
-                    data.score,
-                    min_score=min_score,
-                    names=names,
-                )
-            writer.write(image)
+    lookup = FrameLookup(poses, boxes, kinematics, trail_s=trail_s)
+    rows, t_first, t_end = frame_range(lookup, start_s, end_s)
+    fps = float(poses.attrs.get("fps", 30.0))
+    frames = overlay_frames(
+        video_path,
+        lookup,
+        start_s=start_s,
+        end_s=end_s,
+        min_score=min_score,
+        names=names,
+        angle_limit_deg=angle_limit_deg,
+        readout=readout,
+    )
+    video_only = out_path.with_name(out_path.stem + ".video-only.mp4")
+    try:
+        if panel:
+            from .compose import write_with_panel
+
+            write_with_panel(
+                frames,
+                lookup,
+                kinematics,
+                rows,
+                video_only,
+                fps=fps / slow_motion,
+                preset=preset,
+                crf=crf,
+                names=names,
+                on_frame=on_frame,
+            )
+        else:
+            _write_plain(frames, video_only, fps / slow_motion, preset, crf, on_frame)
+        if audio and slow_motion == 1.0:
+            mux_with_audio(video_only, video_path, out_path, start_s=t_first, end_s=t_end)
+        else:
+            os.replace(video_only, out_path)
+    finally:
+        video_only.unlink(missing_ok=True)
+    return out_path
+
+
+def _write_plain(
+    frames: Iterator[OverlayFrame],
+    path: Path,
+    fps: float,
+    preset: str,
+    crf: float,
+    on_frame: Callable[[int], None] | None,
+) -> None:
+    """Encode ``frames`` with PyAV (H.264, yuv420p, faststart), no audio."""
+    with VideoWriter(path, fps=fps, preset=preset, crf=crf) as writer:
+        for frame in frames:
+            writer.write(frame.image)
             if on_frame is not None:
                 on_frame(frame.index)
-            if frame.index >= last:
-                break
-    return out_path
+
+
+__all__ = ["FrameLookup", "OverlayFrame", "overlay_frames", "render_overlay"]

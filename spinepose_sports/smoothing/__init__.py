@@ -1,0 +1,111 @@
+"""Temporal smoothing of poses: Kalman-RTS (the default) and friends, as strategies.
+
+Entry point::
+
+    smoothed = smooth(poses, method="kalman", **params)
+
+``method`` is a name from :data:`METHODS` or a strategy object (anything that satisfies
+:class:`Smoother`); ``params`` are the strategy's parameters (physical units: px, s, Hz).
+The result is a new poses dataset of the same schema whose ``position`` and
+``confidence`` are the smoothed values; the input is not modified; the method and its
+parameters are appended to ``attrs["log"]`` as ``{"operation": "smooth", "parameters":
+{"method": ..., ...}}``.
+
+Methods (:data:`METHODS`):
+
+* ``"kalman"``: confidence-weighted constant-velocity Kalman filter + RTS smoother, gaps
+  bridged up to ``max_gap_s``, outliers rejected by an innovation gate and re-checked by
+  the smoother (:class:`KalmanSmoother`);
+* ``"kalman-ca"``: the same with a constant-acceleration model;
+* ``"kalman-causal"``: the forward filter only, for live use (no look-ahead);
+* ``"spine-prior"``: Kalman-RTS plus a spatio-temporal smoother of the 10-point spine chain
+  that also penalises second differences along it, relative to the athlete's median
+  posture by default or to a straight line as in the SpinePose paper
+  (:class:`SpinePriorSmoother`);
+* ``"butterworth"``: zero-lag Butterworth low-pass, Sports2D's default, 6 Hz
+  (:class:`ButterworthSmoother`);
+* ``"one-euro"``: the causal One-Euro filter (:class:`OneEuroSmoother`);
+* ``"none"``: the raw data (:class:`NoSmoother`).
+
+Every method treats points below ``min_confidence`` as missing and never invents a point:
+a keypoint never observed stays NaN, frames before a series' first or after its last
+observation stay NaN, and gaps longer than ``max_gap_s`` stay NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..data import append_log, validate_poses
+from ._base import Smoother
+from .classic import ButterworthSmoother, NoSmoother, OneEuroSmoother
+from .kalman import KalmanSmoother
+from .spine_prior import SpinePriorSmoother
+
+#: Method name -> factory taking the method's parameters as keywords.
+METHODS: dict[str, Callable[..., Smoother]] = {
+    "kalman": KalmanSmoother,
+    "kalman-ca": partial(KalmanSmoother, model="ca"),
+    "kalman-causal": partial(KalmanSmoother, causal=True),
+    "spine-prior": SpinePriorSmoother,
+    "butterworth": ButterworthSmoother,
+    "one-euro": OneEuroSmoother,
+    "none": NoSmoother,
+}
+
+__all__ = [
+    "METHODS",
+    "ButterworthSmoother",
+    "KalmanSmoother",
+    "NoSmoother",
+    "OneEuroSmoother",
+    "Smoother",
+    "SpinePriorSmoother",
+    "make_smoother",
+    "smooth",
+]
+
+
+def make_smoother(method: str | Smoother = "kalman", **params: Any) -> Smoother:
+    """The strategy for ``method`` (a name of :data:`METHODS` or a strategy) and ``params``."""
+    if isinstance(method, str):
+        if method not in METHODS:
+            raise ValueError(f"method: expected one of {sorted(METHODS)}, received {method!r}")
+        return METHODS[method](**params)
+    if not isinstance(method, Smoother):
+        raise TypeError(
+            f"method: expected a name or a Smoother strategy, received {type(method).__name__}"
+        )
+    if params:
+        raise TypeError(f"params {sorted(params)} given with a strategy object: set them on it")
+    return method
+
+
+def smooth(poses: xr.Dataset, method: str | Smoother = "kalman", **params: Any) -> xr.Dataset:
+    """Smooth a poses dataset in time.
+
+    poses: a poses dataset (``position (time, space, keypoint, individual)`` px,
+    ``confidence (time, keypoint, individual)``, ``time`` in s).  method, params: see
+    :data:`METHODS` and the strategy classes.  Returns a new dataset of the same schema
+    with the smoothed ``position`` (float32 px, NaN where missing) and ``confidence``, the
+    input untouched, and the method and its parameters appended to ``attrs["log"]``.
+    """
+    validate_poses(poses)
+    smoother = make_smoother(method, **params)
+    pos = poses["position"].transpose("time", "space", "keypoint", "individual")
+    conf = poses["confidence"].transpose("time", "keypoint", "individual")
+    time_s = np.asarray(poses["time"].values, dtype=np.float64)
+    new_pos, new_conf = smoother(np.asarray(pos.values), np.asarray(conf.values), time_s)
+    out = poses.copy(deep=False)
+    out["position"] = pos.copy(data=np.asarray(new_pos, dtype=np.float32)).transpose(
+        *poses["position"].dims
+    )
+    out["confidence"] = conf.copy(data=np.asarray(new_conf, dtype=np.float32)).transpose(
+        *poses["confidence"].dims
+    )
+    return append_log(out, "smooth", method=smoother.name, **smoother.params())
