@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ class BatchConfigError(ValueError):
 def _resolve_inputs(patterns: list[str], base: Path) -> list[Path]:
     found: list[Path] = []
     for pattern in patterns:
-        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+        full = os.path.normpath(pattern if Path(pattern).is_absolute() else base / pattern)
         matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
         found.extend(expand_inputs(matches))
     return found
@@ -49,7 +50,7 @@ def _analyze_config(table: dict[str, Any], base: Path, path: Path) -> AnalyzeCon
     values: dict[str, Any] = dict(table)
     for key in _PATH_FIELDS & set(values):
         p = Path(values[key])
-        values[key] = p if p.is_absolute() else base / p
+        values[key] = p if p.is_absolute() else Path(os.path.normpath(base / p))
     if "person_classes" in values:
         values["person_classes"] = tuple(int(c) for c in values["person_classes"])
     return AnalyzeConfig(**values)

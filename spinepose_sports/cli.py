@@ -127,6 +127,36 @@ def analyze(
         float | None, typer.Option("--start", help="Analyze from this time, s.")
     ] = None,
     end: Annotated[float | None, typer.Option("--end", help="Analyze up to this time, s.")] = None,
+    stitch: Annotated[
+        bool,
+        typer.Option(
+            "--stitch/--no-stitch",
+            help="Join each athlete's track fragments into one id (motion, size, torso colour).",
+        ),
+    ] = True,
+    max_gap: Annotated[
+        float, typer.Option("--max-gap", help="Longest gap a track may be stitched across, s.")
+    ] = 1.5,
+    filter_tracks: Annotated[
+        bool,
+        typer.Option(
+            "--filter-tracks/--no-filter-tracks",
+            help="Drop tracks that are too short, too small, static or low-confidence "
+            "(reported in run.json).",
+        ),
+    ] = True,
+    min_track: Annotated[float, typer.Option("--min-track", help="Shortest track kept, s.")] = 0.5,
+    athletes: Annotated[
+        str | None,
+        typer.Option(
+            help="Analyze only these athletes: longest[:N], largest[:N], central[:N], "
+            "moving[:N], id:3,5 or point:T,X,Y (time s, x px, y px)."
+        ),
+    ] = None,
+    names: Annotated[
+        str | None,
+        typer.Option(help="Athlete names by track id, shown in outputs: '3=Anna,5=Ben'."),
+    ] = None,
     smoothing: Annotated[
         str,
         typer.Option(
@@ -194,6 +224,15 @@ def analyze(
     if start is not None and end is not None and end <= start:
         _die(f"--end ({end}) must be after --start ({start})")
     from .smoothing import METHODS
+    from .tracking import parse_names, parse_selection
+
+    try:
+        if athletes:
+            parse_selection(athletes)
+        if names:
+            parse_names(names)
+    except ValueError as exc:
+        _die(f"--athletes/--names: {exc}")
 
     if smoothing not in METHODS:
         _die(f"--smoothing: expected one of {', '.join(METHODS)}, got {smoothing!r}")
@@ -216,6 +255,12 @@ def analyze(
         model_version=model_version,
         model_dir=model_dir,
         channel_order="bgr" if channel_order == "bgr" else "rgb",
+        stitch=stitch,
+        max_gap_s=max_gap,
+        filter_tracks=filter_tracks,
+        min_track_s=min_track,
+        athletes=athletes,
+        names=names,
         smoothing=smoothing,
         kinematics=kinematics,
         view=view,

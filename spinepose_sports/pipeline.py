@@ -40,6 +40,7 @@ from .video import VideoInfo, probe, read_frames
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 POSES_FILE, BOXES_FILE, CSV_FILE = "poses.nc", "boxes.nc", "keypoints.csv"
 SMOOTHED_FILE = "poses_smoothed.nc"
+TRACKER_POSES_FILE, TRACKER_BOXES_FILE = "tracker_poses.nc", "tracker_boxes.nc"
 OVERLAY_FILE, RUN_FILE = "overlay.mp4", "run.json"
 
 
@@ -76,6 +77,12 @@ class AnalyzeConfig:
     channel_order: Literal["rgb", "bgr"] = "rgb"
     start_s: float | None = None
     end_s: float | None = None
+    stitch: bool = True
+    max_gap_s: float = 1.5
+    filter_tracks: bool = True
+    min_track_s: float = 0.5
+    athletes: str | None = None
+    names: str | None = None
     smoothing: str = "kalman"
     kinematics: bool = True
     view: str = "auto"
@@ -130,6 +137,7 @@ class VideoResult:
     error: str | None = None
     n_frames: int = 0
     n_tracks: int = 0
+    n_tracker_ids: int | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
@@ -182,14 +190,20 @@ def track_and_estimate(
     stages: Stages,
     timer: StageTimer,
     config: AnalyzeConfig,
-) -> TrackAccumulator:
+) -> tuple[TrackAccumulator, Any]:
     """Stream the video once: track every frame, estimate the pose of every track.
+
+    Returns the per-frame results and the per-track torso colour descriptors
+    (an ``AppearanceCollector``, for stitching).
 
     Only the per-frame results are kept (boxes, keypoints); every frame is dropped as soon
     as its stages are done.
     """
+    from .tracking import AppearanceCollector, torso_descriptor
+
     stages.tracker.reset()
     results = TrackAccumulator()
+    appearance = AppearanceCollector()
     frames = iter(read_frames(video_path, start_s=config.start_s, end_s=config.end_s))
     total = _expected_frames(info, config)
     with _progress_bar(total, f"track+pose {video_path.name}", config.progress) as bar:
@@ -204,12 +218,17 @@ def track_and_estimate(
             if len(dets):
                 xy, score = timer.timed("pose", stages.pose, frame.image, dets.xyxy)
                 poses = FramePoses(xy=xy, score=score, track_id=dets.track_id)
+                confident_xy = np.where(score[..., None] >= 0.3, xy, np.nan)
+                descriptors = timer.timed(
+                    "appearance", torso_descriptor, frame.image, dets.xyxy, confident_xy
+                )
+                appearance.add(frame.index, dets.track_id, descriptors)
             results.add(frame.time_s, frame.index, dets, poses)
             bar.update(1)
             bar.set_postfix(tracks=len(dets), refresh=False)
     if len(results) == 0:
         raise ValueError(f"{video_path}: no frame in the requested time range")
-    return results
+    return results, appearance
 
 
 def _expected_frames(info: VideoInfo, config: AnalyzeConfig) -> int:
@@ -245,11 +264,20 @@ def analyze_video(video_path: str | Path, config: AnalyzeConfig, stages: Stages)
     t_start = time.perf_counter()
     info = probe(video_path)
     timer = StageTimer()
-    acc = track_and_estimate(video_path, info, stages, timer, config)
+    acc, appearance = track_and_estimate(video_path, info, stages, timer, config)
     attrs = _dataset_attrs(video_path, info, stages)
     poses = acc.to_poses(**attrs)
     boxes = acc.to_boxes(**attrs)
+    n_tracker_ids = poses.sizes["individual"]
     out_dir = results_dir_for(video_path, config.output_dir)
+    tracking: dict[str, Any] | None = None
+    if n_tracker_ids and (config.stitch or config.filter_tracks or config.athletes or config.names):
+        # the online tracker's own output, kept so that nothing is lost
+        save_netcdf(poses, out_dir / TRACKER_POSES_FILE)
+        save_netcdf(boxes, out_dir / TRACKER_BOXES_FILE)
+        poses, boxes, tracking = timer.timed(
+            "stitch_filter", postprocess, poses, boxes, appearance.to_dataarray(boxes), config
+        )
     outputs = finish_from_poses(poses, boxes, out_dir, config, timer, save_raw=True)
     run = _run_record(
         config,
@@ -261,6 +289,7 @@ def analyze_video(video_path: str | Path, config: AnalyzeConfig, stages: Stages)
         outputs=outputs,
         poses=poses,
     )
+    run["tracking"] = tracking
     warnings = _warnings(poses, config)
     run["warnings"] = warnings
     _write_run_json(out_dir, run)
@@ -270,9 +299,35 @@ def analyze_video(video_path: str | Path, config: AnalyzeConfig, stages: Stages)
         "completed",
         n_frames=len(acc),
         n_tracks=poses.sizes["individual"],
+        n_tracker_ids=n_tracker_ids,
         seconds=time.perf_counter() - t_start,
         warnings=warnings,
     )
+
+
+def postprocess(
+    poses: xr.Dataset,
+    boxes: xr.Dataset,
+    appearance: xr.DataArray | None,
+    config: AnalyzeConfig,
+) -> tuple[xr.Dataset, xr.Dataset, dict[str, Any]]:
+    """Stitch fragments, filter poor tracks, select and name athletes (``tracking``)."""
+    from .tracking import QualityParams, StitchParams, parse_names, postprocess_tracks
+
+    stitch = StitchParams(max_gap_s=config.max_gap_s) if config.stitch else None
+    quality = QualityParams(min_seen_s=config.min_track_s) if config.filter_tracks else None
+    names = parse_names(config.names) if config.names else None
+    new_poses, new_boxes, report = postprocess_tracks(
+        poses,
+        boxes,
+        appearance,
+        stitch=stitch,
+        quality=quality,
+        select=config.athletes,
+        names=names,
+    )
+    assert new_poses is not None
+    return new_poses, new_boxes, report
 
 
 def _warnings(poses: xr.Dataset, config: AnalyzeConfig) -> list[str]:
@@ -361,6 +416,7 @@ def _render(
     timer: StageTimer,
 ) -> Path:
     from .render import render_overlay
+    from .tracking import names_of
 
     source = Path(str(poses.attrs["source_file"]))
     total = int(poses.sizes["time"])
@@ -373,10 +429,18 @@ def _render(
             out_dir / OVERLAY_FILE,
             boxes=boxes,
             kinematics=kin,
+            names=names_of(poses) or None,
             min_score=config.overlay_min_score,
             preset=config.overlay_preset,
             on_frame=lambda _i: bar.update(1),
         )
+
+
+def _only_select(config: AnalyzeConfig) -> AnalyzeConfig:
+    """The config with stitching and filtering off (already done on saved results)."""
+    from dataclasses import replace
+
+    return replace(config, stitch=False, filter_tracks=False)
 
 
 def analyze_poses_file(poses_path: str | Path, config: AnalyzeConfig) -> VideoResult:
@@ -386,7 +450,11 @@ def analyze_poses_file(poses_path: str | Path, config: AnalyzeConfig) -> VideoRe
     poses = load_poses(poses_path)
     boxes_path = poses_path.with_name(BOXES_FILE)
     boxes = load_netcdf(boxes_path) if boxes_path.is_file() else None
+    tracking = None
+    if boxes is not None and (config.athletes or config.names):
+        poses, boxes, tracking = postprocess(poses, boxes, None, _only_select(config))
     out_dir = results_dir_for(poses.attrs["source_file"], config.output_dir)
+    # never overwrite the saved poses.nc it was read from (a selection would lose tracks)
     save_raw = out_dir.resolve() != poses_path.parent.resolve()
     timer = StageTimer()
     outputs = finish_from_poses(poses, boxes, out_dir, config, timer, save_raw=save_raw)
@@ -400,6 +468,7 @@ def analyze_poses_file(poses_path: str | Path, config: AnalyzeConfig) -> VideoRe
         outputs=outputs,
         poses=poses,
     )
+    run["tracking"] = tracking
     _write_run_json(out_dir, run)
     return VideoResult(
         poses_path,
@@ -574,8 +643,9 @@ def print_summary(results: Sequence[VideoResult], stream: Any = sys.stderr) -> N
     """One line per input: status, frames, tracks, time or the error."""
     for r in results:
         if r.status == "completed":
+            ids = f" (tracker ids: {r.n_tracker_ids})" if r.n_tracker_ids is not None else ""
             line = (
-                f"done    {r.input_path}: {r.n_frames} frames, {r.n_tracks} tracks, "
+                f"done    {r.input_path}: {r.n_frames} frames, {r.n_tracks} tracks{ids}, "
                 f"{r.seconds:.1f} s -> {r.output_dir}"
             )
             line += "".join(f"\n        warning: {w}" for w in r.warnings)

@@ -83,6 +83,9 @@ def test_csv_and_run_record(sports2d_run) -> None:
     for stage in ("decode", "detect_track", "pose", "render_overlay"):
         assert run["timing_s"][stage] > 0, stage
     assert run["video"]["frame_count"] == 230
+    tracking = run["tracking"]
+    assert tracking["tracks_in"] >= tracking["tracks_out"] == len(run["tracks"])
+    assert tracking["quality"]["params"]["min_seen_s"] == 0.5
 
 
 def test_kinematics_outputs_are_consistent(sports2d_run) -> None:
@@ -109,7 +112,9 @@ def test_smoothed_poses_are_saved_with_their_log(sports2d_run) -> None:
     folder, _ = sports2d_run
     raw = load_poses(folder / "poses.nc")
     smoothed = load_poses(folder / "poses_smoothed.nc")
-    assert read_log(raw) == []
+    raw_ops = [e["operation"] for e in read_log(raw)]
+    assert "stitch_tracks" in raw_ops and "smooth" not in raw_ops
+    assert read_log(smoothed)[: len(raw_ops)] == read_log(raw)
     entry = read_log(smoothed)[-1]
     assert entry["operation"] == "smooth" and entry["parameters"]["method"] == "kalman"
     # nothing invented: a keypoint the model never gave stays NaN after smoothing
@@ -296,3 +301,28 @@ def test_render_and_report_from_saved_results(sports2d_run, tmp_path) -> None:
     assert "plotly" in html.lower() and len(html) > 1_000_000  # plotly.js embedded: offline
     bad = run_cli("render", tmp_path / "nowhere")
     assert bad.returncode != 0 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_names_and_selection_from_saved_results(sports2d_run, tmp_path) -> None:
+    folder, _ = sports2d_run
+    first = str(load_poses(folder / "poses.nc")["individual"].values[0])
+    track = int(first.split("_")[1])
+    proc = run_cli(
+        "analyze",
+        folder / "poses.nc",
+        "-o",
+        tmp_path,
+        "--no-overlay",
+        "-q",
+        "--athletes",
+        f"id:{track}",
+        "--names",
+        f"{track}=Anna",
+    )
+    assert proc.returncode == 0, proc.stderr
+    poses = load_poses(tmp_path / "sports2d_demo" / "poses.nc")
+    assert list(poses["individual"].values) == [first]
+    assert list(poses["name"].values) == ["Anna"]
+    assert load_poses(folder / "poses.nc").sizes["individual"] >= 1  # the source is untouched
+    bad = run_cli("analyze", folder / "poses.nc", "-o", tmp_path, "--athletes", "tallest:2")
+    assert bad.returncode != 0 and "--athletes" in bad.stderr and "Traceback" not in bad.stderr
