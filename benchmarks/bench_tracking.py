@@ -19,7 +19,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ def render(rows: list[dict[str, Any]], command: str, seconds: float) -> str:
 
     head = (
         "# Tracking: ids per real person before and after stitching\n\n"
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
         f"- machine: {_cpu()}, {os.cpu_count()} logical CPUs, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, "
         f"ultralytics {ultralytics.__version__}\n"

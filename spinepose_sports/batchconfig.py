@@ -19,10 +19,9 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from .pipeline import AnalyzeConfig, expand_inputs
 

@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -513,7 +513,7 @@ def _run_record(
     return {
         "status": "completed",
         "input": str(input_path),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": _package_versions(),
         "platform": platform.platform(),
         "parameters": config.to_dict(),
