@@ -17,7 +17,7 @@ def test_notebook_runs(path: Path, sports2d_run, monkeypatch) -> None:
     monkeypatch.setenv("SPINEPOSE_SPORTS_RESULTS", str(folder))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
