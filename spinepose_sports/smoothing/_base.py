@@ -14,6 +14,7 @@ confidence is at least ``min_confidence``; everything else is treated as missing
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -155,3 +156,13 @@ def check_positive(**values: float | None) -> None:
             continue
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name}: expected a positive number, received {value!r}")
+
+
+def dataclass_params(strategy: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A dataclass strategy's fields as its parameters (``name`` and ``exclude`` left out)."""
+    skip = {"name", *exclude}
+    return {
+        f.name: getattr(strategy, f.name)
+        for f in dataclasses.fields(strategy)
+        if f.name not in skip
+    }

@@ -25,6 +25,7 @@ from ._base import (
     check_inputs,
     check_positive,
     coverage,
+    dataclass_params,
     flatten,
     nominal_period,
     observed_mask,
@@ -109,12 +110,7 @@ class ButterworthSmoother:
         check_positive(cutoff_hz=self.cutoff_hz, order=self.order)
 
     def params(self) -> dict[str, Any]:
-        return {
-            "cutoff_hz": self.cutoff_hz,
-            "order": self.order,
-            "min_confidence": self.min_confidence,
-            "max_gap_s": self.max_gap_s,
-        }
+        return dataclass_params(self)
 
     def __call__(
         self, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
@@ -165,13 +161,7 @@ class OneEuroSmoother:
             raise ValueError(f"beta: expected a number >= 0, received {self.beta!r}")
 
     def params(self) -> dict[str, Any]:
-        return {
-            "min_cutoff_hz": self.min_cutoff_hz,
-            "beta": self.beta,
-            "d_cutoff_hz": self.d_cutoff_hz,
-            "min_confidence": self.min_confidence,
-            "max_gap_s": self.max_gap_s,
-        }
+        return dataclass_params(self)
 
     def __call__(
         self, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
