@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -64,6 +64,28 @@ def _parse_classes(text: str) -> tuple[int, ...]:
     return classes
 
 
+def _parse_tracker_options(items: list[str] | None, tracker: str) -> dict[str, Any]:
+    """``["new_track_thresh=0.1", "fuse_score=false"]`` -> checked tracker settings."""
+    import yaml
+
+    from .detection import DetectorError, tracker_config
+
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip() or not text.strip():
+            _die(f"--tracker-option: expected KEY=VALUE like new_track_thresh=0.1, got {item!r}")
+        try:
+            options[key.strip()] = yaml.safe_load(text.strip())
+        except yaml.YAMLError:
+            options[key.strip()] = text.strip()
+    try:
+        tracker_config(tracker, options)
+    except DetectorError as exc:
+        _die(f"--tracker-option: {exc}")
+    return options
+
+
 @app.command()
 def analyze(
     inputs: Annotated[
@@ -98,6 +120,13 @@ def analyze(
     imgsz: Annotated[int, typer.Option(help="Detector input size, px.")] = 640,
     device: Annotated[
         str | None, typer.Option(help="Detector device (cpu, cuda:0); default: automatic.")
+    ] = None,
+    tracker_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Change one setting of the tracker's ultralytics yaml, KEY=VALUE; repeat "
+            "for more (new_track_thresh=0.1, track_buffer=60, fuse_score=false).",
+        ),
     ] = None,
     pose_model: Annotated[
         str,
@@ -146,6 +175,21 @@ def analyze(
         ),
     ] = True,
     min_track: Annotated[float, typer.Option("--min-track", help="Shortest track kept, s.")] = 0.5,
+    min_track_height: Annotated[
+        float,
+        typer.Option(help="Smallest median box height kept, fraction of the frame height; 0: off."),
+    ] = 0.03,
+    min_track_motion: Annotated[
+        float,
+        typer.Option(
+            help="Tracks whose box moves less than this (box heights) are static and "
+            "dropped; 0 keeps athletes who stand still.",
+        ),
+    ] = 0.1,
+    min_track_confidence: Annotated[
+        float,
+        typer.Option(help="Lowest mean detection confidence of a kept track; 0: off."),
+    ] = 0.2,
     athletes: Annotated[
         str | None,
         typer.Option(
@@ -234,6 +278,11 @@ def analyze(
     except ValueError as exc:
         _die(f"--athletes/--names: {exc}")
 
+    for flag, value in (("--min-track", min_track), ("--min-track-height", min_track_height),
+                        ("--min-track-motion", min_track_motion),
+                        ("--min-track-confidence", min_track_confidence)):
+        if value < 0:
+            _die(f"{flag}: expected a value >= 0 (0 turns the test off), got {value}")
     if smoothing not in METHODS:
         _die(f"--smoothing: expected one of {', '.join(METHODS)}, got {smoothing!r}")
     if view not in ("auto", "left_side", "right_side", "front", "back"):
@@ -251,6 +300,7 @@ def analyze(
         detector_iou=det_iou,
         detector_imgsz=imgsz,
         device=device,
+        tracker_options=_parse_tracker_options(tracker_option, tracker),
         pose_model=pose_model,
         model_version=model_version,
         model_dir=model_dir,
@@ -259,6 +309,9 @@ def analyze(
         max_gap_s=max_gap,
         filter_tracks=filter_tracks,
         min_track_s=min_track,
+        min_track_height=min_track_height,
+        min_track_motion=min_track_motion,
+        min_track_confidence=min_track_confidence,
         athletes=athletes,
         names=names,
         smoothing=smoothing,

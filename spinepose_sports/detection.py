@@ -207,13 +207,38 @@ def tracker_config(
 
     cfg = dict(YAML.load(Path(ROOT) / "cfg" / "trackers" / f"{tracker}.yaml"))
     cfg.update(TRACKER_OVERRIDES[tracker])
+    if "tracker_type" in (overrides or {}):
+        raise DetectorError("tracker_type: choose the tracker with --tracker, not an option")
     unknown = sorted(set(overrides or {}) - set(cfg))
     if unknown:
         raise DetectorError(
             f"tracker {tracker}: unknown setting(s) {unknown}; known: {sorted(cfg)}"
         )
-    cfg.update(overrides or {})
+    for key, value in (overrides or {}).items():
+        cfg[key] = _checked_setting(tracker, key, value, cfg[key])
     return cfg
+
+
+def _checked_setting(tracker: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` for setting ``key`` if it has the type of the yaml's ``default``."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and isinstance(default, int) and not float(value).is_integer():
+            ok = False
+        if ok:
+            value = type(default)(value)
+    elif default is None:
+        ok = True
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise DetectorError(
+            f"tracker {tracker}: setting {key} expects type {type(default).__name__} "
+            f"(default {default!r}), received {value!r}"
+        )
+    return value
 
 
 def _write_tracker_yaml(cfg: Mapping[str, Any]) -> Path:

@@ -71,6 +71,7 @@ class AnalyzeConfig:
     detector_iou: float = 0.7
     detector_imgsz: int = 640
     device: str | None = None
+    tracker_options: dict[str, Any] = field(default_factory=dict)
     pose_model: str = "m"
     model_version: str = "v2"
     model_dir: Path | None = None
@@ -81,6 +82,9 @@ class AnalyzeConfig:
     max_gap_s: float = 1.5
     filter_tracks: bool = True
     min_track_s: float = 0.5
+    min_track_height: float = 0.03
+    min_track_motion: float = 0.1
+    min_track_confidence: float = 0.2
     athletes: str | None = None
     names: str | None = None
     smoothing: str = "kalman"
@@ -169,6 +173,7 @@ def load_stages(config: AnalyzeConfig) -> Stages:
         iou=config.detector_iou,
         imgsz=config.detector_imgsz,
         device=config.device,
+        tracker_overrides=config.tracker_options,
     )
     return Stages(tracker=tracker, pose=pose)
 
@@ -305,6 +310,22 @@ def analyze_video(video_path: str | Path, config: AnalyzeConfig, stages: Stages)
     )
 
 
+def quality_params(config: AnalyzeConfig) -> Any:
+    """The track quality thresholds of ``config`` (:class:`~.tracking.QualityParams`);
+    a threshold of 0 turns its test off."""
+    from .tracking import QualityParams
+
+    def _on(value: float) -> float | None:
+        return float(value) if value > 0 else None
+
+    return QualityParams(
+        min_seen_s=_on(config.min_track_s),
+        min_height=_on(config.min_track_height),
+        min_motion=_on(config.min_track_motion),
+        min_confidence=_on(config.min_track_confidence),
+    )
+
+
 def postprocess(
     poses: xr.Dataset,
     boxes: xr.Dataset,
@@ -312,10 +333,10 @@ def postprocess(
     config: AnalyzeConfig,
 ) -> tuple[xr.Dataset, xr.Dataset, dict[str, Any]]:
     """Stitch fragments, filter poor tracks, select and name athletes (``tracking``)."""
-    from .tracking import QualityParams, StitchParams, parse_names, postprocess_tracks
+    from .tracking import StitchParams, parse_names, postprocess_tracks
 
     stitch = StitchParams(max_gap_s=config.max_gap_s) if config.stitch else None
-    quality = QualityParams(min_seen_s=config.min_track_s) if config.filter_tracks else None
+    quality = quality_params(config) if config.filter_tracks else None
     names = parse_names(config.names) if config.names else None
     new_poses, new_boxes, report = postprocess_tracks(
         poses,

@@ -80,3 +80,37 @@ def sports2d_run(tmp_path_factory, sports2d_clip, person_detector, standin_onnx)
     )
     assert proc.returncode == 0, proc.stderr
     return out / "sports2d_demo", proc
+
+
+def _toml_value(value) -> str:
+    import json
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)  # str, int, float, bool and lists of them are valid TOML
+
+
+@pytest.fixture(scope="session")
+def sports2d_far_run(tmp_path_factory, sports2d_clip, person_detector, standin_onnx):
+    """``spinepose-sports run`` with the settings of pipelines/far_athletes.toml, on the
+    whole sports2d clip, once per session; the offline detector and the stand-in pose
+    model replace the official weights, and no overlay or dashboard is drawn.
+
+    Returns the results folder."""
+    import tomllib
+
+    from cli_runner import run_cli
+
+    shipped = tomllib.loads((REPO_ROOT / "pipelines" / "far_athletes.toml").read_text())
+    analyze = dict(shipped["analyze"])
+    analyze.update(detector_weights=str(person_detector), pose_model=str(standin_onnx),
+                   person_classes=[0, 1], overlay=False, dashboard=False,
+                   skip_completed=False)
+    work = tmp_path_factory.mktemp("far")
+    lines = [f"inputs = {_toml_value([str(sports2d_clip)])}", 'output_dir = "out"', "[analyze]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in analyze.items()]
+    definition = work / "far.toml"
+    definition.write_text("\n".join(lines) + "\n")
+    proc = run_cli("run", definition, "-q")
+    assert proc.returncode == 0, proc.stderr
+    return work / "out" / "sports2d_demo"

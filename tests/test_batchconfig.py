@@ -51,3 +51,36 @@ def test_run_a_definition_end_to_end(tmp_path, vtest_clip, person_detector, stan
     assert not (tmp_path / "out" / "street" / "overlay.mp4").exists()
     proc = run_cli("run", tmp_path / "missing.toml")
     assert proc.returncode != 0 and "missing.toml" in proc.stderr
+
+
+def test_every_parameter_is_documented_for_batch_files() -> None:
+    import dataclasses
+
+    from spinepose_sports.pipeline import AnalyzeConfig
+
+    text = (ROOT / "pipelines" / "README.md").read_text()
+    missing = [f.name for f in dataclasses.fields(AnalyzeConfig) if f.name not in text]
+    assert not missing
+
+
+def test_far_athletes_definition_loads() -> None:
+    inputs, config = load_batch_config(ROOT / "pipelines" / "far_athletes.toml")
+    assert inputs == [ROOT / "sample_videos" / "sports2d_demo.mp4"]
+    assert config.detector_imgsz == 1280 and config.detector_confidence == 0.05
+    assert config.min_track_motion == 0 and config.min_track_confidence == 0.14
+    assert config.tracker_options == {"track_high_thresh": 0.1, "track_low_thresh": 0.05,
+                                      "new_track_thresh": 0.1, "fuse_score": False}
+
+
+def test_bad_tracker_option_in_a_definition_names_it(tmp_path, vtest_clip, person_detector,
+                                                     standin_onnx) -> None:
+    definition = tmp_path / "club.toml"
+    definition.write_text(
+        f'inputs = ["{vtest_clip}"]\noutput_dir = "out"\n[analyze]\n'
+        f'detector_weights = "{person_detector}"\npose_model = "{standin_onnx}"\n'
+        "person_classes = [0, 1]\n[analyze.tracker_options]\nnew_track_thresh = 'low'\n"
+    )
+    proc = run_cli("run", definition, "-q")
+    assert proc.returncode == 1
+    assert "new_track_thresh expects type float" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -326,3 +326,22 @@ def test_names_and_selection_from_saved_results(sports2d_run, tmp_path) -> None:
     assert load_poses(folder / "poses.nc").sizes["individual"] >= 1  # the source is untouched
     bad = run_cli("analyze", folder / "poses.nc", "-o", tmp_path, "--athletes", "tallest:2")
     assert bad.returncode != 0 and "--athletes" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tracker-option", "new_track_thresh"], "KEY=VALUE"),
+        (["--tracker-option", "new_track_tresh=0.1"], "new_track_tresh"),
+        (["--tracker-option", "fuse_score=maybe"], "fuse_score expects type bool"),
+        (["--tracker", "botsort", "--tracker-option", "tracker_type=bytetrack"], "--tracker"),
+        (["--min-track-motion", "-1"], "--min-track-motion"),
+    ],
+    ids=["no-value", "unknown-key", "bad-type", "tracker-type", "negative-threshold"],
+)
+def test_bad_tracking_options_are_refused_before_any_work(args, message, sports2d_clip,
+                                                          tmp_path) -> None:
+    proc = run_cli("analyze", sports2d_clip, "-o", tmp_path / "out", *args, "-q")
+    assert proc.returncode == 1
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()

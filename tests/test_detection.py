@@ -230,6 +230,34 @@ def test_tracker_config_errors() -> None:
     assert tracker_config("bytetrack", {"track_buffer": 60})["track_buffer"] == 60
 
 
+def test_tracker_options_are_type_checked() -> None:
+    cfg = tracker_config("bytetrack", {"new_track_thresh": 0.1, "fuse_score": False,
+                                       "track_buffer": 60.0, "track_low_thresh": 0})
+    assert cfg["new_track_thresh"] == 0.1 and cfg["fuse_score"] is False
+    assert cfg["track_buffer"] == 60 and isinstance(cfg["track_buffer"], int)
+    assert isinstance(cfg["track_low_thresh"], float)
+    with pytest.raises(DetectorError, match=r"fuse_score expects type bool.*'no'"):
+        tracker_config("bytetrack", {"fuse_score": "no"})
+    with pytest.raises(DetectorError, match=r"track_buffer expects type int.*1\.5"):
+        tracker_config("bytetrack", {"track_buffer": 1.5})
+    with pytest.raises(DetectorError, match=r"new_track_thresh expects type float"):
+        tracker_config("botsort", {"new_track_thresh": True})
+    with pytest.raises(DetectorError, match="--tracker"):
+        tracker_config("bytetrack", {"tracker_type": "botsort"})
+    # botsort keeps this product's settings unless an option replaces them
+    assert tracker_config("botsort", {"gmc_method": "orb"})["gmc_method"] == "orb"
+    assert tracker_config("botsort", {})["gmc_method"] == "sparseOptFlow"
+
+
+def test_tracker_options_reach_ultralytics(person_detector: Path, sports2d_clip: Path) -> None:
+    tracker = YoloTracker(person_detector, person_classes=(0, 1),
+                          tracker_overrides={"new_track_thresh": 0.9, "track_buffer": 5})
+    tracker.update(next(read_frames(sports2d_clip)))
+    args = tracker.model.predictor.trackers[0].args
+    assert args.new_track_thresh == 0.9 and args.track_buffer == 5
+    assert tracker.describe()["tracker_config"]["new_track_thresh"] == 0.9
+
+
 # --------------------------------------------------------------------------------------
 # The Results adapter
 # --------------------------------------------------------------------------------------
