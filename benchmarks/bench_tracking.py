@@ -208,7 +208,7 @@ NOTES = """
   test is off: each fragment of the far person alone moves less than 0.1 box heights and
   would be dropped as static). Result: exactly 3 ids seen > 1 s, one per person
   (tests/test_tracking_real.py asserts it on a `run` of the same settings). The cost is
-  the detector time per frame (the detect ms/frame column: about 3.5 times the default's).
+  the detector time per frame (the detect ms/frame column: about 3.8 times the default's).
 - BoT-SORT with the same settings ends with 4 ids: the far person and the walker are
   whole, but a loose weak box around the athlete during the flip (confidence 0.06 to
   0.22, IoU 0.54 with his own box) starts a second track that then follows him to the
