@@ -88,7 +88,8 @@ def main() -> None:
         (videos / "sports2d_demo.mp4", yolo11n, None, "0"),
     ]
     rows = [_case(v, d, pose, e, c) for v, d, e, c in cases]
-    stages = ["decode", "detect_track", "pose", "kinematics", "save", "render_overlay"]
+    stages = ["decode", "detect_track", "pose", "appearance", "stitch_filter", "smooth",
+              "kinematics", "save", "dashboard", "render_overlay"]
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, python "
           f"{platform.python_version()}\n")
     print("| video | detector | frames | tracks | " + " | ".join(stages)

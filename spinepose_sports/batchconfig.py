@@ -50,6 +50,11 @@ def _analyze_config(table: dict[str, Any], base: Path, path: Path) -> AnalyzeCon
     for key in _PATH_FIELDS & set(values):
         p = Path(values[key])
         values[key] = p if p.is_absolute() else Path(os.path.normpath(base / p))
+    if not isinstance(values.get("tracker_options", {}), dict):
+        raise BatchConfigError(
+            f"{path}: [analyze] tracker_options must be a table of tracker settings, "
+            "like [analyze.tracker_options] new_track_thresh = 0.1"
+        )
     if "person_classes" in values:
         values["person_classes"] = tuple(int(c) for c in values["person_classes"])
     return AnalyzeConfig(**values)

@@ -124,6 +124,7 @@ def analyze(
     tracker_option: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="KEY=VALUE",
             help="Change one setting of the tracker's ultralytics yaml, KEY=VALUE; repeat "
             "for more (new_track_thresh=0.1, track_buffer=60, fuse_score=false).",
         ),

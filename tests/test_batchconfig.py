@@ -26,6 +26,9 @@ def test_bad_definitions_name_file_and_key(tmp_path) -> None:
     bad.write_text('inputs = ["a.mp4"]\n[analyze]\npose_modle = "s"\n')
     with pytest.raises(BatchConfigError, match=r"bad.toml.*pose_modle"):
         load_batch_config(bad)
+    bad.write_text('inputs = ["a.mp4"]\n[analyze]\ntracker_options = "fuse_score=false"\n')
+    with pytest.raises(BatchConfigError, match=r"bad.toml.*tracker_options must be a table"):
+        load_batch_config(bad)
     bad.write_text("inputs = 3\n")
     with pytest.raises(BatchConfigError, match="inputs"):
         load_batch_config(bad)

@@ -419,3 +419,25 @@ def test_done_when_figures_on_the_synthetic_benchmark(motion):
     assert ang_k <= 0.5 * ang_raw
     assert ang_k < ang_b
     assert np.nanmax(err(kal, truth)[motion.outlier]) <= 15.0
+
+
+@pytest.mark.parametrize("method", ["kalman", "kalman-ca", "kalman-causal", "spine-prior",
+                                    "butterworth", "one-euro", "none"])
+def test_tracks_smoothed_a_few_at_a_time_equal_one_call(method, monkeypatch) -> None:
+    """smooth() bounds its memory by smoothing a few tracks per call; every method treats
+    tracks independently, so the result is the same, bit for bit."""
+    import spinepose_sports.smoothing as smoothing
+
+    noisy = synthetic_motion(n_tracks=5, duration_s=3.0, seed=4).noisy
+    position = noisy["position"].values.copy()
+    position[:20, :, :, 1] = np.nan  # tracks that start and end at different times
+    position[60:, :, :, 3] = np.nan
+    noisy = noisy.assign(position=noisy["position"].copy(data=position))
+    n_time = noisy.sizes["time"]
+    results = []
+    for track_frames in (10**9, 2 * n_time, 1):  # all at once, two per call, one per call
+        monkeypatch.setattr(smoothing, "CHUNK_TRACK_FRAMES", track_frames)
+        results.append(smooth(noisy, method))
+    for other in results[1:]:
+        for var in ("position", "confidence"):
+            np.testing.assert_array_equal(other[var].values, results[0][var].values)

@@ -86,6 +86,32 @@ def make_smoother(method: str | Smoother = "kalman", **params: Any) -> Smoother:
     return method
 
 
+# Tracks smoothed together in one call: at most this many track-frames (a few tens of MB
+# of filter state; see :func:`_in_chunks`).
+CHUNK_TRACK_FRAMES = 4096
+
+
+def _in_chunks(
+    smoother: Smoother, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``smoother`` run on a few tracks at a time. Every method treats tracks
+    independently, and the Kalman smoothers keep a state and covariance per frame and
+    series (about 11 kB per track and frame), so one call on all the tracks of a long
+    video would hold all of them at once. ``(T, 2, K, N)``, ``(T, K, N)`` -> the same."""
+    n_time, n_tracks = position.shape[0], position.shape[-1]
+    per_call = max(1, CHUNK_TRACK_FRAMES // max(n_time, 1))
+    if n_tracks <= per_call:
+        return smoother(position, confidence, time_s)
+    out_pos = np.empty(position.shape, np.float32)
+    out_conf = np.empty(confidence.shape, np.float32)
+    for j in range(0, n_tracks, per_call):
+        chunk = slice(j, min(j + per_call, n_tracks))
+        out_pos[..., chunk], out_conf[..., chunk] = smoother(
+            position[..., chunk], confidence[..., chunk], time_s
+        )
+    return out_pos, out_conf
+
+
 def smooth(poses: xr.Dataset, method: str | Smoother = "kalman", **params: Any) -> xr.Dataset:
     """Smooth a poses dataset in time.
 
@@ -100,7 +126,8 @@ def smooth(poses: xr.Dataset, method: str | Smoother = "kalman", **params: Any) 
     pos = poses["position"].transpose("time", "space", "keypoint", "individual")
     conf = poses["confidence"].transpose("time", "keypoint", "individual")
     time_s = np.asarray(poses["time"].values, dtype=np.float64)
-    new_pos, new_conf = smoother(np.asarray(pos.values), np.asarray(conf.values), time_s)
+    new_pos, new_conf = _in_chunks(smoother, np.asarray(pos.values), np.asarray(conf.values),
+                                   time_s)
     out = poses.copy(deep=False)
     out["position"] = pos.copy(data=np.asarray(new_pos, dtype=np.float32)).transpose(
         *poses["position"].dims
