@@ -157,7 +157,8 @@ def _render_one(
 
     from .render import render_results
 
-    with tqdm(desc=f"render {folder.name}", unit="frame", disable=quiet) as bar:
+    total = _frames_in_range(folder, options.get("start_s"), options.get("end_s"))
+    with tqdm(total=total, desc=f"render {folder.name}", unit="frame", disable=quiet) as bar:
         return render_results(
             folder,
             out_path=output,
@@ -166,6 +167,25 @@ def _render_one(
             on_frame=lambda _i: bar.update(1),
             **options,
         )
+
+
+def _frames_in_range(folder: Path, start_s: float | None, end_s: float | None) -> int | None:
+    """Frames of the saved poses in ``[start_s, end_s)`` (the progress bar's total), or
+    None when the poses can't be read here (render_results then says why)."""
+    import numpy as np
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(folder / "poses.nc") as ds:
+            time_s = np.asarray(ds["time"].values, dtype=float)
+    except (OSError, ValueError, KeyError):
+        return None
+    keep = np.ones(time_s.shape, bool)
+    if start_s is not None:
+        keep &= time_s >= start_s
+    if end_s is not None:
+        keep &= time_s < end_s
+    return int(keep.sum())
 
 
 def report_command(

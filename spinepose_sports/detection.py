@@ -207,6 +207,10 @@ def tracker_config(
 
     cfg = dict(YAML.load(Path(ROOT) / "cfg" / "trackers" / f"{tracker}.yaml"))
     cfg.update(TRACKER_OVERRIDES[tracker])
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise DetectorError(
+            f"tracker settings: expected a mapping of setting -> value, received {overrides!r}"
+        )
     if "tracker_type" in (overrides or {}):
         raise DetectorError("tracker_type: choose the tracker with --tracker, not an option")
     unknown = sorted(set(overrides or {}) - set(cfg))

@@ -345,3 +345,12 @@ def test_bad_tracking_options_are_refused_before_any_work(args, message, sports2
     assert proc.returncode == 1
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_render_progress_total_counts_the_frames_in_range(sports2d_run, tmp_path) -> None:
+    from spinepose_sports.cli_render import _frames_in_range
+
+    folder, _ = sports2d_run
+    assert _frames_in_range(folder, None, None) == 230
+    assert _frames_in_range(folder, 1.0, 3.0) == 60  # 30 fps, end exclusive
+    assert _frames_in_range(tmp_path, None, None) is None  # no results: render says why

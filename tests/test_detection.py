@@ -242,6 +242,8 @@ def test_tracker_options_are_type_checked() -> None:
         tracker_config("bytetrack", {"track_buffer": 1.5})
     with pytest.raises(DetectorError, match=r"new_track_thresh expects type float"):
         tracker_config("botsort", {"new_track_thresh": True})
+    with pytest.raises(DetectorError, match="expected a mapping"):
+        tracker_config("bytetrack", "fuse_score=false")  # type: ignore[arg-type]
     with pytest.raises(DetectorError, match="--tracker"):
         tracker_config("bytetrack", {"tracker_type": "botsort"})
     # botsort keeps this product's settings unless an option replaces them

@@ -51,6 +51,17 @@ def flatten(position: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, n
     return z, conf
 
 
+def prepare(
+    position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check a smoother's inputs and flatten them: ``(z (T, 2, M), conf (T, M), time_s)``,
+    float64, with ``M = K*N`` series (see :func:`flatten`)."""
+    time_s = np.asarray(time_s, dtype=np.float64)
+    check_inputs(position, confidence, time_s)
+    z, conf = flatten(position, confidence)
+    return z, conf, time_s
+
+
 def unflatten(
     z: np.ndarray, conf: np.ndarray, shape: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -26,9 +26,9 @@ from ._base import (
     check_positive,
     coverage,
     dataclass_params,
-    flatten,
     nominal_period,
     observed_mask,
+    prepare,
     unflatten,
 )
 
@@ -116,9 +116,7 @@ class ButterworthSmoother:
         self, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(T, 2, K, N)`` px, ``(T, K, N)``, ``(T,)`` s -> filtered position, confidence."""
-        time_s = np.asarray(time_s, dtype=np.float64)
-        check_inputs(position, confidence, time_s)
-        z, conf = flatten(position, confidence)
+        z, conf, time_s = prepare(position, confidence, time_s)
         valid = observed_mask(z, conf, self.min_confidence)
         filled, covered, prev, nxt = _interpolate(z, valid, time_s, self.max_gap_s)
         period = nominal_period(time_s)
@@ -167,9 +165,7 @@ class OneEuroSmoother:
         self, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(T, 2, K, N)`` px, ``(T, K, N)``, ``(T,)`` s -> filtered position, confidence."""
-        time_s = np.asarray(time_s, dtype=np.float64)
-        check_inputs(position, confidence, time_s)
-        z, conf = flatten(position, confidence)
+        z, conf, time_s = prepare(position, confidence, time_s)
         valid = observed_mask(z, conf, self.min_confidence)
         out = np.full_like(z, np.nan)
         n_ser = z.shape[2]

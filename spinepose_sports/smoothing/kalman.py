@@ -16,12 +16,11 @@ from scipy.ndimage import maximum_filter1d
 from ._base import (
     CONFIDENCE_FLOOR,
     bounding_confidence,
-    check_inputs,
     check_positive,
-    flatten,
     neighbours,
     nominal_period,
     observed_mask,
+    prepare,
     segment_coverage,
     unflatten,
 )
@@ -171,9 +170,7 @@ class KalmanSmoother:
         self, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(T, 2, K, N)`` px, ``(T, K, N)``, ``(T,)`` s -> smoothed position, confidence."""
-        time_s = np.asarray(time_s, dtype=np.float64)
-        check_inputs(position, confidence, time_s)
-        z, conf = flatten(position, confidence)
+        z, conf, time_s = prepare(position, confidence, time_s)
         res = self.run(z, conf, time_s)
         return unflatten(res.position, res.confidence, position.shape)
 

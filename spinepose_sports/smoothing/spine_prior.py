@@ -44,7 +44,7 @@ import numpy as np
 from scipy.linalg import solveh_banded
 
 from ..skeleton import SPINE_CHAIN_INDICES
-from ._base import check_inputs, flatten, nominal_period, unflatten
+from ._base import nominal_period, prepare, unflatten
 from .engine import transition
 from .kalman import INIT_POSITION_STD, MODELS, KalmanResult, KalmanSmoother
 
@@ -247,9 +247,7 @@ class SpinePriorSmoother(KalmanSmoother):
         self, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(T, 2, 37, N)`` px, ``(T, 37, N)``, ``(T,)`` s -> smoothed position, confidence."""
-        time_s = np.asarray(time_s, dtype=np.float64)
-        check_inputs(position, confidence, time_s)
-        z, conf = flatten(position, confidence)
+        z, conf, time_s = prepare(position, confidence, time_s)
         kal = self.run(z, conf, time_s)
         out = kal.position.copy()
         n_tracks = position.shape[3]
