@@ -50,14 +50,15 @@ def run_one(video: Path, detector: Path, pose_model: Path, end_s: float | None, 
     from spinepose_sports.pipeline import AnalyzeConfig, analyze_video, load_stages
 
     with tempfile.TemporaryDirectory() as out:
-        config = AnalyzeConfig(
-            output_dir=Path(out), detector_weights=str(detector), pose_model=str(pose_model),
-            person_classes=tuple(int(c) for c in classes.split(",")), end_s=end_s,
-            progress=False,
+        config = AnalyzeConfig.from_settings(
+            output=out, detector_weights=str(detector), pose_model=str(pose_model),
+            person_classes=classes, end=end_s,
         )
-        stages = load_stages(config)
+        stages = load_stages(config, progress=False)
         t0 = time.perf_counter()
-        result = analyze_video(video, config, stages)
+        result = analyze_video(
+            video, Path(out) / video.stem, config, stages, progress=False
+        )
         wall_s = time.perf_counter() - t0
         run = json.loads((result.output_dir / "run.json").read_text())
     print(json.dumps({

@@ -71,7 +71,7 @@ def measure(label: str, size: tuple[int, int], tmp: Path, repeat: int) -> dict[s
     """ms per frame of decode, draw, encode (and the panel variant) at one size."""
     from render_data import make_results_folder
 
-    from spinepose_sports.render import FrameLookup, overlay_frames, render_overlay
+    from spinepose_sports.render import FrameLookup, RenderOptions, overlay_frames, render_overlay
     from spinepose_sports.report import load_results
     from spinepose_sports.video import read_frames
 
@@ -96,9 +96,7 @@ def measure(label: str, size: tuple[int, int], tmp: Path, repeat: int) -> dict[s
             tmp / f"{label}-overlay.mp4",
             boxes=res.boxes,
             kinematics=res.kinematics,
-            trail_s=1.0,
-            panel=panel,
-            preset=preset,
+            options=RenderOptions(trail_s=1.0, panel=panel, preset=preset),
         )
 
     t_decode = _best(decode, repeat)

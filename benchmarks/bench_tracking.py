@@ -42,19 +42,14 @@ TRUTH = {("sports2d_demo.mp4", "default"): "3 (2 detected: the far one never is)
 def settings() -> dict[str, dict[str, Any]]:
     """Detector, tracker and quality settings by name: the defaults, and those of
     pipelines/far_athletes.toml."""
-    import tomllib
-
+    from spinepose_sports.batchconfig import load_config_file
     from spinepose_sports.pipeline import AnalyzeConfig, quality_params
 
-    far = tomllib.loads((ROOT / "pipelines" / "far_athletes.toml").read_text())["analyze"]
+    _, far = load_config_file(ROOT / "pipelines" / "far_athletes.toml")
     out = {}
-    for name, config in (("default", AnalyzeConfig()), ("far_athletes.toml", AnalyzeConfig(
-            detector_imgsz=far["detector_imgsz"], detector_confidence=far["detector_confidence"],
-            min_track_confidence=far["min_track_confidence"],
-            min_track_motion=far["min_track_motion"],
-            tracker_options=far["tracker_options"]))):
-        out[name] = {"imgsz": config.detector_imgsz, "conf": config.detector_confidence,
-                     "tracker_overrides": config.tracker_options,
+    for name, config in (("default", AnalyzeConfig()), ("far_athletes.toml", far)):
+        out[name] = {"imgsz": config.detector.imgsz, "conf": config.detector.det_conf,
+                     "tracker_overrides": dict(config.detector.tracker_options),
                      "quality": quality_params(config)}
     return out
 

@@ -1,35 +1,50 @@
-"""Batch pipeline definitions: a TOML file naming the inputs and every parameter.
+"""Pipeline files: a TOML file naming the inputs and the settings, table by stage.
 
 ```toml
 # pipelines/season.toml
 inputs = ["footage/2026-*/*.mp4", "footage/extra/"]   # globs, files or folders,
                                                         # relative to this file
-output_dir = "results/season-2026"                     # relative to this file
+[outputs]
+output = "results/season-2026"                         # relative to this file
+skip_completed = true
 
-[analyze]            # any AnalyzeConfig field (see `spinepose-sports analyze --help`)
-pose_model = "m"
+[detector]
 tracker = "botsort"
 person_classes = [0]
-skip_completed = true
+
+[pose]
+pose_model = "m"
 ```
+
+Every key is a setting of :mod:`spinepose_sports.config`, in its section's table, with
+the same name as its ``analyze`` flag (``det_conf`` / ``--det-conf``); see
+``docs/configuration.md``.  A results folder's ``run.json`` can be read back as well: its
+``config`` repeats that run's settings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import glob
+import json
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from .pipeline import AnalyzeConfig, expand_inputs
+from .config import (
+    SECTIONS,
+    AnalyzeConfig,
+    ConfigError,
+    read_pipeline_file,
+    resolve_relative_paths,
+)
+from .pipeline import expand_inputs
 
-_PATH_FIELDS = {"output_dir", "model_dir"}
+#: Top-level keys of a pipeline file besides the settings tables.
+TOP_LEVEL = ("inputs",)
 
 
-class BatchConfigError(ValueError):
-    """A batch definition that cannot be used; the message names the file and the key."""
+class BatchConfigError(ConfigError):
+    """A pipeline file that cannot be used; the message names the file and the key."""
 
 
 def _resolve_inputs(patterns: list[str], base: Path) -> list[Path]:
@@ -41,43 +56,70 @@ def _resolve_inputs(patterns: list[str], base: Path) -> list[Path]:
     return found
 
 
-def _analyze_config(table: dict[str, Any], base: Path, path: Path) -> AnalyzeConfig:
-    fields = {f.name for f in dataclasses.fields(AnalyzeConfig)}
-    unknown = sorted(set(table) - fields)
-    if unknown:
-        raise BatchConfigError(f"{path}: unknown [analyze] keys {unknown}; known: {sorted(fields)}")
-    values: dict[str, Any] = dict(table)
-    for key in _PATH_FIELDS & set(values):
-        p = Path(values[key])
-        values[key] = p if p.is_absolute() else Path(os.path.normpath(base / p))
-    if not isinstance(values.get("tracker_options", {}), dict):
-        raise BatchConfigError(
-            f"{path}: [analyze] tracker_options must be a table of tracker settings, "
-            "like [analyze.tracker_options] new_track_thresh = 0.1"
-        )
-    if "person_classes" in values:
-        values["person_classes"] = tuple(int(c) for c in values["person_classes"])
-    return AnalyzeConfig(**values)
+def _check_top_level(raw: dict[str, Any], path: Path) -> None:
+    import difflib
+
+    known = [*TOP_LEVEL, *SECTIONS]
+    for key in raw:
+        if key in known:
+            continue
+        if key == "analyze":
+            raise BatchConfigError(
+                f"{path}: the [analyze] table is gone: settings live in per-stage tables "
+                f"({', '.join(f'[{s}]' for s in SECTIONS)}); see docs/configuration.md"
+            )
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+        raise BatchConfigError(f"{path}: unknown top-level key {key!r}; {hint}")
+
+
+def load_config_file(path: str | Path) -> tuple[list[Path] | None, AnalyzeConfig]:
+    """The inputs (None when the file names none) and the configuration of a pipeline
+    file, or of a results folder's ``run.json`` (its recorded settings, no inputs).
+
+    Raises BatchConfigError naming the file, the key, the value and what is allowed."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return None, _config_of_run_record(path)
+    try:
+        raw = read_pipeline_file(path)
+    except ConfigError as exc:
+        raise BatchConfigError(str(exc)) from None
+    _check_top_level(raw, path)
+    base = path.resolve().parent
+    inputs = raw.get("inputs")
+    if inputs is not None and (
+        not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs)
+    ):
+        raise BatchConfigError(f"{path}: 'inputs' must be a list of paths or globs")
+    tables = resolve_relative_paths({k: v for k, v in raw.items() if k in SECTIONS}, base)
+    try:
+        config = AnalyzeConfig.from_tables(tables, source=str(path))
+    except ConfigError as exc:
+        raise BatchConfigError(str(exc)) from None
+    return (_resolve_inputs(inputs, base) if inputs is not None else None), config
+
+
+def _config_of_run_record(path: Path) -> AnalyzeConfig:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BatchConfigError(f"{path}: cannot read a run record ({exc})") from None
+    tables = record.get("config") if isinstance(record, dict) else None
+    if not isinstance(tables, dict):
+        raise BatchConfigError(f"{path}: no 'config' recorded (made by an older version?)")
+    try:
+        return AnalyzeConfig.from_tables(tables, source=str(path))
+    except ConfigError as exc:
+        raise BatchConfigError(str(exc)) from None
 
 
 def load_batch_config(path: str | Path) -> tuple[list[Path], AnalyzeConfig]:
-    """Read a batch definition: the expanded input paths and the analyze configuration."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise BatchConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise BatchConfigError(f"{path}: not valid TOML ({exc})") from exc
-    base = path.resolve().parent
-    inputs = raw.get("inputs")
-    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+    """A pipeline file's expanded inputs and its configuration (``run``)."""
+    inputs, config = load_config_file(path)
+    if inputs is None:
         raise BatchConfigError(f"{path}: 'inputs' must be a list of paths or globs")
-    table = dict(raw.get("analyze", {}))
-    if "output_dir" in raw:
-        table.setdefault("output_dir", raw["output_dir"])
-    try:
-        config = _analyze_config(table, base, path)
-    except TypeError as exc:
-        raise BatchConfigError(f"{path}: {exc}") from exc
-    return _resolve_inputs(inputs, base), config
+    return inputs, config
+
+
+__all__ = ["BatchConfigError", "load_batch_config", "load_config_file"]

@@ -10,40 +10,15 @@ command functions are registered on the main app in :mod:`spinepose_sports.cli`:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .cli_common import die, results_folders
+from .skeleton import MIN_KEYPOINT_CONFIDENCE
 
-def _die(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def parse_names(text: str | None) -> dict[int, str]:
-    """``"3=Anna,7=Ben"`` -> ``{3: "Anna", 7: "Ben"}`` (raises ValueError when malformed)."""
-    out: dict[int, str] = {}
-    for item in (text or "").split(","):
-        if not item.strip():
-            continue
-        key, sep, name = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"expected TRACK=NAME pairs like '3=Anna,7=Ben', got {item!r}")
-        out[int(key.strip().lstrip("#"))] = name.strip()
-    return out
-
-
-def results_folders(paths: list[Path]) -> list[Path]:
-    """Results folders (holding ``poses.nc``) among ``paths``; a folder of results folders
-    (an ``analyze -o`` folder) stands for every results folder directly inside it."""
-    out: list[Path] = []
-    for p in paths:
-        if (p / "poses.nc").is_file() or not p.is_dir():
-            out.append(p)
-            continue
-        inner = sorted(c for c in p.iterdir() if (c / "poses.nc").is_file())
-        out.extend(inner or [p])
-    return out
+if TYPE_CHECKING:
+    from .render import RenderOptions
 
 
 def render_command(
@@ -80,15 +55,19 @@ def render_command(
         ),
     ] = False,
     names: Annotated[
-        str | None, typer.Option(help="Athlete names by track id, e.g. '3=Anna,7=Ben'.")
+        str | None,
+        typer.Option(
+            help="Athlete names by track id, e.g. '3=Anna,7=Ben' (default: the names "
+            "given to analyze)."
+        ),
     ] = None,
     angle_range: Annotated[
         float,
         typer.Option(help="Spine colours run from -RANGE to +RANGE deg (segmental angle)."),
     ] = 30.0,
     min_score: Annotated[
-        float, typer.Option(help="Keypoints below this score are not drawn.")
-    ] = 0.3,
+        float, typer.Option(help="Keypoints below this confidence are not drawn.")
+    ] = MIN_KEYPOINT_CONFIDENCE,
     raw: Annotated[
         bool,
         typer.Option("--raw", help="Draw the raw keypoints even when smoothed ones are saved."),
@@ -107,35 +86,29 @@ def render_command(
     legend), track ids and an angle readout; optionally motion trails, a side panel of
     live plots, slow motion and a time range.  H.264 MP4 that plays in browsers.
     """
+    from .render import RenderOptions
+    from .tracking import parse_names
     from .video import VideoError
 
     folders = results_folders(results)
     if len(folders) > 1 and (output is not None or video is not None):
-        _die("--output and --video need exactly one results folder")
-    if start is not None and end is not None and end <= start:
-        _die(f"--end ({end}) must be after --start ({start})")
-    if slow_motion <= 0:
-        _die(f"--slow-motion must be positive, got {slow_motion}")
+        die("--output and --video need exactly one results folder")
     try:
-        name_map = parse_names(names)
+        name_map = parse_names(names) if names else None
     except ValueError as exc:
-        _die(f"--names: {exc}")
+        die(f"--names: {exc}")
+    try:
+        options = RenderOptions(
+            min_score=min_score, names=name_map, preset=preset,
+            trail_s=trail, panel=panel, slow_motion=slow_motion, start_s=start, end_s=end,
+            audio=audio, angle_limit_deg=angle_range,
+        )
+    except ValueError as exc:
+        die(str(exc))
     failed = 0
     for folder in folders:
         try:
-            options = {
-                "start_s": start,
-                "end_s": end,
-                "slow_motion": slow_motion,
-                "trail_s": trail,
-                "panel": panel,
-                "angle_limit_deg": angle_range,
-                "min_score": min_score,
-                "smoothed": not raw,
-                "audio": audio,
-                "preset": preset,
-            }
-            out = _render_one(folder, output, video, name_map, quiet, options)
+            out = _render_one(folder, output, video, options, raw=raw, quiet=quiet)
         except (OSError, ValueError, VideoError) as exc:
             typer.echo(f"failed  {folder}: {exc}", err=True)
             failed += 1
@@ -146,26 +119,18 @@ def render_command(
 
 
 def _render_one(
-    folder: Path,
-    output: Path | None,
-    video: Path | None,
-    names: dict[int, str],
-    quiet: bool,
-    options: dict[str, Any],
+    folder: Path, output: Path | None, video: Path | None, options: RenderOptions, *,
+    raw: bool, quiet: bool,
 ) -> Path:
     from tqdm.auto import tqdm
 
     from .render import render_results
 
-    total = _frames_in_range(folder, options.get("start_s"), options.get("end_s"))
+    total = _frames_in_range(folder, options.start_s, options.end_s)
     with tqdm(total=total, desc=f"render {folder.name}", unit="frame", disable=quiet) as bar:
         return render_results(
-            folder,
-            out_path=output,
-            video_path=video,
-            names=names or None,
+            folder, options, out_path=output, video_path=video, smoothed=not raw,
             on_frame=lambda _i: bar.update(1),
-            **options,
         )
 
 
@@ -175,8 +140,10 @@ def _frames_in_range(folder: Path, start_s: float | None, end_s: float | None) -
     import numpy as np
     import xarray as xr
 
+    from .results import POSES_FILE
+
     try:
-        with xr.open_dataset(folder / "poses.nc") as ds:
+        with xr.open_dataset(folder / POSES_FILE) as ds:
             time_s = np.asarray(ds["time"].values, dtype=float)
     except (OSError, ValueError, KeyError):
         return None
@@ -221,7 +188,7 @@ def report_command(
 
     folders = results_folders(results)
     if len(folders) > 1 and output is not None:
-        _die("--output needs exactly one results folder")
+        die("--output needs exactly one results folder")
     formats = tuple(f.strip().lower() for f in (static or "").split(",") if f.strip())
     failed = 0
     for folder in folders:
@@ -232,7 +199,7 @@ def report_command(
                 files = export_static(folder, formats)
                 typer.echo(f"        {len(files)} static files in {folder / 'figures'}", err=True)
         except ChromiumNotFoundError as exc:
-            _die(str(exc))
+            die(str(exc))
         except (OSError, ValueError) as exc:
             typer.echo(f"failed  {folder}: {exc}", err=True)
             failed += 1
@@ -240,4 +207,4 @@ def report_command(
         raise typer.Exit(1)
 
 
-__all__ = ["parse_names", "render_command", "report_command", "results_folders"]
+__all__ = ["render_command", "report_command", "results_folders"]

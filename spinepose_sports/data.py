@@ -23,6 +23,7 @@ from typing import Any, Final
 import numpy as np
 import xarray as xr
 
+from .results import atomic_path
 from .skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
 SOURCE_SOFTWARE = "spinepose-sports"
@@ -366,12 +367,9 @@ def _jsonable(value: Any) -> Any:
 
 def save_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``ds`` as netCDF 4 (round-trips exactly with :func:`load_netcdf`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
+    return Path(path)
 
 
 def load_netcdf(path: str | Path) -> xr.Dataset:
@@ -421,7 +419,6 @@ def poses_to_table(ds: xr.Dataset) -> Any:
 
 def save_keypoints_csv(ds: xr.Dataset, path: str | Path) -> Path:
     """Write the tidy keypoint table of ``ds`` as CSV."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    poses_to_table(ds).to_csv(path, index=False, float_format="%.3f")
-    return path
+    with atomic_path(path) as tmp:
+        poses_to_table(ds).to_csv(tmp, index=False, float_format="%.3f")
+    return Path(path)

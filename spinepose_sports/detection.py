@@ -398,7 +398,12 @@ class YoloTracker:
         """
         predictor = getattr(self._model, "predictor", None)
         if predictor is not None and hasattr(predictor, "trackers"):
-            predictor.trackers = []
+            # no attribute at all: every ultralytics release (8.3.0 on) then builds fresh
+            # trackers on the next track() call; an empty list would not do for all
+            del predictor.trackers
+        from ultralytics.trackers.basetrack import BaseTrack
+
+        BaseTrack.reset_id()  # track ids restart at 1, whichever release builds them
 
     def describe(self) -> dict[str, Any]:
         """Settings of this tracker for ``run.json`` (JSON-serialisable)."""

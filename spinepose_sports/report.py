@@ -8,7 +8,6 @@ A results folder (design §2) holds ``poses.nc`` (raw keypoints), optionally
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,18 @@ import pandas as pd
 import xarray as xr
 
 from .data import load_netcdf, load_poses
-from .kinematics.io import KINEMATICS_FILE, REPETITIONS_FILE, SUMMARY_FILE
-
-POSES_FILE = "poses.nc"
-SMOOTHED_POSES_FILE = "poses_smoothed.nc"
-BOXES_FILE = "boxes.nc"
-RUN_FILE = "run.json"
-OVERLAY_FILE = "overlay.mp4"
-DASHBOARD_FILE = "dashboard.html"
+from .results import (
+    BOXES_FILE,
+    DASHBOARD_FILE,
+    KINEMATICS_FILE,
+    OVERLAY_FILE,
+    POSES_FILE,
+    REPETITIONS_FILE,
+    RUN_FILE,
+    SMOOTHED_POSES_FILE,
+    SUMMARY_FILE,
+    read_run,
+)
 
 
 class ResultsFolderError(FileNotFoundError):
@@ -105,11 +108,7 @@ def load_results(
         out.kinematics = load_kinematics(folder / KINEMATICS_FILE)
         out.summary = _read_csv(folder / SUMMARY_FILE)
         out.repetitions = _read_csv(folder / REPETITIONS_FILE)
-    if (folder / RUN_FILE).is_file():
-        try:
-            out.run = json.loads((folder / RUN_FILE).read_text())
-        except ValueError:
-            out.run = {}
+    out.run = read_run(folder) or {}
     return out
 
 

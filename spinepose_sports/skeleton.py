@@ -152,6 +152,10 @@ SPINE_LINKS: frozenset[tuple[int, int]] = frozenset(
     (a, b) for a, b in LINK_INDICES if a in SPINE_CHAIN_INDICES and b in SPINE_CHAIN_INDICES
 )
 
+#: Keypoints below this confidence count as missing: in smoothing, kinematics, stitching,
+#: appearance and the overlay (``min_keypoint_confidence`` in the configuration).
+MIN_KEYPOINT_CONFIDENCE = 0.3
+
 
 def side_of(name: str) -> str:
     """Return ``"left"``, ``"right"`` or ``"center"`` for a keypoint name."""

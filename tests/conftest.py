@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,31 @@ os.environ.setdefault("SPINEPOSE_SPORTS_OFFLINE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SPINEPOSE_SPORTS_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def _find_or_install_chromium() -> str | None:
+    """A headless Chromium for the browser tests: the one on PATH, else Debian's package,
+    installed here when the tests run as root with apt (as on CI and a fresh machine)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+        subprocess.run(cmd, env=env, capture_output=True, timeout=1200, check=False)
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Path of headless Chromium; the browser tests fail (never skip) without one."""
+    path = _find_or_install_chromium()
+    if path is None:
+        pytest.fail(
+            "the browser tests need Chromium: apt-get install -y --no-install-recommends "
+            "chromium (the tests install it themselves when run as root)"
+        )
+    return path
 
 
 def _shared_file(*parts: str) -> Path:
@@ -82,14 +109,6 @@ def sports2d_run(tmp_path_factory, sports2d_clip, person_detector, standin_onnx)
     return out / "sports2d_demo", proc
 
 
-def _toml_value(value) -> str:
-    import json
-
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value)  # str, int, float, bool and lists of them are valid TOML
-
-
 @pytest.fixture(scope="session")
 def sports2d_far_run(tmp_path_factory, sports2d_clip, person_detector, standin_onnx):
     """``spinepose-sports run`` with the settings of pipelines/far_athletes.toml, on the
@@ -97,20 +116,20 @@ def sports2d_far_run(tmp_path_factory, sports2d_clip, person_detector, standin_o
     model replace the official weights, and no overlay or dashboard is drawn.
 
     Returns the results folder."""
-    import tomllib
-
+    import tomli_w
     from cli_runner import run_cli
 
-    shipped = tomllib.loads((REPO_ROOT / "pipelines" / "far_athletes.toml").read_text())
-    analyze = dict(shipped["analyze"])
-    analyze.update(detector_weights=str(person_detector), pose_model=str(standin_onnx),
-                   person_classes=[0, 1], overlay=False, dashboard=False,
-                   skip_completed=False)
+    from spinepose_sports.batchconfig import load_config_file
+
+    _, shipped = load_config_file(REPO_ROOT / "pipelines" / "far_athletes.toml")
     work = tmp_path_factory.mktemp("far")
-    lines = [f"inputs = {_toml_value([str(sports2d_clip)])}", 'output_dir = "out"', "[analyze]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in analyze.items()]
+    config = shipped.replace(
+        detector_weights=str(person_detector), pose_model=str(standin_onnx),
+        person_classes=[0, 1], overlay=False, dashboard=False, skip_completed=False,
+        output=str(work / "out"),
+    )
     definition = work / "far.toml"
-    definition.write_text("\n".join(lines) + "\n")
+    definition.write_text(tomli_w.dumps({"inputs": [str(sports2d_clip)], **config.to_tables()}))
     proc = run_cli("run", definition, "-q")
     assert proc.returncode == 0, proc.stderr
     return work / "out" / "sports2d_demo"

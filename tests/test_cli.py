@@ -77,7 +77,7 @@ def test_csv_and_run_record(sports2d_run) -> None:
     run = json.loads((folder / "run.json").read_text())
     assert run["status"] == "completed"
     assert run["n_frames"] == 230
-    assert run["parameters"]["person_classes"] == [0, 1]
+    assert run["config"]["detector"]["person_classes"] == [0, 1]
     assert run["models"]["pose_model"]["sha256"]
     assert run["versions"]["ultralytics"] != "not installed"
     for stage in ("decode", "detect_track", "pose", "render_overlay"):
@@ -147,7 +147,7 @@ def test_rerun_from_saved_poses_needs_no_model(sports2d_run, tmp_path) -> None:
         "one-euro"
     )
     run = json.loads((out / "run.json").read_text())
-    assert run["parameters"]["smoothing"] == "one-euro" and run["models"] is None
+    assert run["config"]["smoothing"]["smoothing"] == "one-euro" and run["models"] is None
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "text"])
@@ -331,10 +331,10 @@ def test_names_and_selection_from_saved_results(sports2d_run, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--tracker-option", "new_track_thresh"], "KEY=VALUE"),
-        (["--tracker-option", "new_track_tresh=0.1"], "new_track_tresh"),
-        (["--tracker-option", "fuse_score=maybe"], "fuse_score expects type bool"),
-        (["--tracker", "botsort", "--tracker-option", "tracker_type=bytetrack"], "--tracker"),
+        (["--tracker-options", "new_track_thresh"], "KEY=VALUE"),
+        (["--tracker-options", "new_track_tresh=0.1"], "new_track_tresh"),
+        (["--tracker-options", "fuse_score=maybe"], "fuse_score expects type bool"),
+        (["--tracker", "botsort", "--tracker-options", "tracker_type=bytetrack"], "--tracker"),
         (["--min-track-motion", "-1"], "--min-track-motion"),
     ],
     ids=["no-value", "unknown-key", "bad-type", "tracker-type", "negative-threshold"],

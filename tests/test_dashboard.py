@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 import typer
 from render_data import make_results_folder
@@ -21,25 +20,16 @@ from spinepose_sports.plots import static as static_mod
 from spinepose_sports.plots.dashboard import load_for_dashboard, select_tracks, track_figures
 from spinepose_sports.plots.static import find_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture
-def _require_chromium() -> None:
-    """The browser tests never skip: a missing Chromium is a failure (.ci/run installs it)."""
-    if CHROMIUM is None:
-        pytest.fail("needs Debian's chromium: apt-get install -y --no-install-recommends chromium")
-
-
-needs_chromium = pytest.mark.usefixtures("_require_chromium")
+needs_chromium = pytest.mark.usefixtures("chromium_path")
 WINDOW = (1400, 3400)
 
 
 def chromium(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run headless Chromium on a local page (offline), console messages on stderr."""
-    assert CHROMIUM is not None
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser is not None, "use the chromium_path fixture"
     cmd = [
-        CHROMIUM,
+        browser,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -188,6 +178,7 @@ def test_report_command(results, tmp_path) -> None:
     assert res.exit_code == 0 and (results / "dashboard.html").is_file()
 
 
+@needs_chromium
 def test_report_and_render_from_a_real_analyze_run(sports2d_run, tmp_path) -> None:
     """The real clip through the real detector (stand-in pose model): no model is rerun."""
     folder, _ = sports2d_run
@@ -206,12 +197,10 @@ def test_report_and_render_from_a_real_analyze_run(sports2d_run, tmp_path) -> No
     with av.open(str(out)) as c:
         assert c.streams.video[0].frames == 30
         assert c.streams.audio and c.streams.audio[0].codec_context.name == "aac"
-    if CHROMIUM is not None:
-        dom = chromium(folder / "dashboard.html", tmp_path, "--dump-dom")
-        attrs = body_attrs(dom.stdout)
-        assert attrs.get("data-rendered", "").startswith("track_") and "data-js-error" not in attrs
-        assert console_errors(dom.stderr) == []
-    assert np.isfinite(1.0)
+    dom = chromium(folder / "dashboard.html", tmp_path, "--dump-dom")
+    attrs = body_attrs(dom.stdout)
+    assert attrs.get("data-rendered", "").startswith("track_") and "data-js-error" not in attrs
+    assert console_errors(dom.stderr) == []
 
 
 def test_smoothed_poses_are_preferred_when_saved(tmp_path) -> None:

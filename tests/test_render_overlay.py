@@ -13,13 +13,20 @@ import typer
 from render_data import make_results_folder
 from typer.testing import CliRunner
 
-from spinepose_sports.cli_render import parse_names, render_command, report_command
+from spinepose_sports.cli_render import render_command, report_command
 from spinepose_sports.data import load_netcdf, load_poses, save_netcdf
 from spinepose_sports.kinematics import load_kinematics
-from spinepose_sports.render import FrameLookup, SourceVideoError, overlay_frames, render_results
+from spinepose_sports.render import (
+    FrameLookup,
+    RenderOptions,
+    SourceVideoError,
+    overlay_frames,
+    render_results,
+)
 from spinepose_sports.render.colors import FLEXION_LUT_BGR, angle_colors_bgr
 from spinepose_sports.render.compose import panel_width
 from spinepose_sports.skeleton import KEYPOINT_INDEX, SPINE_CHAIN, SPINE_LEVELS
+from spinepose_sports.tracking import parse_names
 from spinepose_sports.video import read_frames
 
 W, H, FPS, N = 640, 360, 30, 60
@@ -109,7 +116,9 @@ def test_overlay_frames_colour_each_level_by_its_segmental_angle(clip, results) 
     poses = load_poses(results / "poses.nc")
     kin = load_kinematics(results)
     lookup = FrameLookup(poses, load_netcdf(results / "boxes.nc"), kin)
-    frames = overlay_frames(clip, lookup, start_s=20 / FPS, end_s=21 / FPS, readout=False)
+    frames = overlay_frames(
+        clip, lookup, RenderOptions(start_s=20 / FPS, end_s=21 / FPS, readout=False)
+    )
     frame = next(frames)
     assert frame.index == 20 and frame.image.shape == (H, W, 3)
     xy = poses["position"].sel(individual="track_3").isel(time=20)
@@ -125,7 +134,7 @@ def test_overlay_frames_colour_each_level_by_its_segmental_angle(clip, results) 
 
 
 def test_render_results_writes_a_browser_ready_mp4_with_the_audio(results) -> None:
-    out = render_results(results, trail_s=0.5, names={3: "Anna"})
+    out = render_results(results, RenderOptions(trail_s=0.5, names={3: "Anna"}))
     assert out == results / "overlay.mp4"
     info = _streams(out)
     assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"
@@ -148,7 +157,9 @@ def test_render_results_writes_a_browser_ready_mp4_with_the_audio(results) -> No
 
 
 def test_time_range_keeps_the_audio_in_step(results, tmp_path) -> None:
-    out = render_results(results, out_path=tmp_path / "cut.mp4", start_s=0.5, end_s=1.8)
+    out = render_results(
+        results, RenderOptions(start_s=0.5, end_s=1.8), out_path=tmp_path / "cut.mp4"
+    )
     info = _streams(out)
     assert info["frames"] == 39  # frames 15 ... 53
     assert info["duration"] == pytest.approx(1.3, abs=0.04)
@@ -159,7 +170,9 @@ def test_time_range_keeps_the_audio_in_step(results, tmp_path) -> None:
 
 
 def test_slow_motion_plays_the_same_frames_slower_without_audio(results, tmp_path) -> None:
-    out = render_results(results, out_path=tmp_path / "slow.mp4", slow_motion=2, end_s=1.0)
+    out = render_results(
+        results, RenderOptions(slow_motion=2, end_s=1.0), out_path=tmp_path / "slow.mp4"
+    )
     info = _streams(out)
     assert info["frames"] == 30 and info["fps"] == pytest.approx(FPS / 2)
     assert info["duration"] == pytest.approx(2.0, abs=0.08)
@@ -167,7 +180,9 @@ def test_slow_motion_plays_the_same_frames_slower_without_audio(results, tmp_pat
 
 
 def test_side_panel_is_composed_with_moviepy(results, tmp_path) -> None:
-    out = render_results(results, out_path=tmp_path / "panel.mp4", panel=True, end_s=1.0)
+    out = render_results(
+        results, RenderOptions(panel=True, end_s=1.0), out_path=tmp_path / "panel.mp4"
+    )
     info = _streams(out)
     assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"
     assert info["frames"] == 30  # no frame dropped by moviepy
@@ -184,7 +199,7 @@ def test_sources_without_aac(audio_codec, tmp_path) -> None:
     """No audio: none in the output; PCM (not MP4-ready): re-encoded to AAC, in step."""
     clip = _write_clip_with_audio(tmp_path / "clip.mkv", audio_codec)
     folder = make_results_folder(tmp_path / "clip", clip)
-    out = render_results(folder, start_s=0.5, end_s=1.5)
+    out = render_results(folder, RenderOptions(start_s=0.5, end_s=1.5))
     info = _streams(out)
     assert info["frames"] == 30
     if audio_codec is None:
@@ -202,7 +217,9 @@ def test_a_moved_source_video_is_reported_and_can_be_given(results, clip, tmp_pa
     save_netcdf(poses, moved / "drill" / "poses.nc")
     with pytest.raises(SourceVideoError, match="--video"):
         render_results(moved / "drill")
-    out = render_results(moved / "drill", video_path=clip, end_s=0.2, audio=False)
+    out = render_results(
+        moved / "drill", RenderOptions(end_s=0.2, audio=False), video_path=clip
+    )
     assert _streams(out)["frames"] == 6
 
 

@@ -14,15 +14,12 @@ import pandas as pd
 import xarray as xr
 
 from ..data import load_netcdf, save_netcdf, track_id_of
+from ..results import ANGLES_FILE, KINEMATICS_FILE, REPETITIONS_FILE, SUMMARY_FILE, atomic_path
 from .compute import KINEMATICS_DS_TYPE, LABEL_DIMS, SCALAR_LABELS
 from .cycles import REPETITION_COLUMNS
 from .quantities import ANGLE_VARIABLES, units_of
 
 TABLE_COLUMNS: tuple[str, ...] = ("time_s", "frame", "track", "quantity", "label", "value", "units")
-KINEMATICS_FILE = "kinematics.nc"
-ANGLES_FILE = "angles.csv"
-SUMMARY_FILE = "summary.csv"
-REPETITIONS_FILE = "repetitions.csv"
 
 
 def _base_name(name: str) -> str:
@@ -231,9 +228,14 @@ def save_kinematics(
         "summary": out / SUMMARY_FILE,
         "repetitions": out / REPETITIONS_FILE,
     }
-    kinematics_table(kin, quantities).to_csv(paths["angles"], index=False, float_format="%.4f")
-    summary_table(kin, quantities).to_csv(paths["summary"], index=False, float_format="%.4f")
-    repetitions_table(kin).to_csv(paths["repetitions"], index=False, float_format="%.4f")
+    tables = {
+        "angles": kinematics_table(kin, quantities),
+        "summary": summary_table(kin, quantities),
+        "repetitions": repetitions_table(kin),
+    }
+    for role, table in tables.items():
+        with atomic_path(paths[role]) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.4f")
     return paths
 
 

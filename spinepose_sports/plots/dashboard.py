@@ -29,7 +29,8 @@ import xarray as xr
 from plotly.offline import get_plotlyjs
 
 from ..data import track_id_of
-from ..report import DASHBOARD_FILE, Results, load_results
+from ..report import Results, load_results
+from ..results import DASHBOARD_FILE, write_text
 from .figures import (
     flexion_curves_figure,
     kinematogram_figure,
@@ -419,10 +420,7 @@ def write_dashboard(
     """
     results, kin = load_for_dashboard(results_dir)
     out = Path(out_path) if out_path is not None else results.folder / DASHBOARD_FILE
-    part = out.with_name(out.name + ".part")
-    part.write_text(dashboard_html(results, kin, max_tracks), encoding="utf-8")
-    part.replace(out)
-    return out
+    return write_text(out, dashboard_html(results, kin, max_tracks))
 
 
 __all__ = [

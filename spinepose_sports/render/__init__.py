@@ -1,7 +1,8 @@
 """Rendering: frame annotators, the overlay video (with an optional live-plot panel)."""
 
 from .annotate import DrawStyle, FrameAngles, annotate_frame, draw_skeleton, track_color
-from .lookup import FrameLookup, FrameOverlayData
+from .lookup import FrameLookup, FrameOverlayData, OverlayFrame
+from .options import RenderOptions
 from .overlay import overlay_frames, render_overlay
 from .results import SourceVideoError, render_results
 
@@ -10,6 +11,8 @@ __all__ = [
     "FrameAngles",
     "FrameLookup",
     "FrameOverlayData",
+    "OverlayFrame",
+    "RenderOptions",
     "SourceVideoError",
     "annotate_frame",
     "draw_skeleton",

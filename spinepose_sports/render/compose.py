@@ -15,18 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import xarray as xr
 
 from .annotate import DrawStyle
+from .lookup import FrameLookup, OverlayFrame
+from .options import DEFAULT_OPTIONS, RenderOptions
 from .panel import TimeSeriesPanel, panel_series
-
-if TYPE_CHECKING:
-    from .lookup import FrameLookup
-    from .overlay import OverlayFrame
 
 
 class _FrameCursor:
@@ -70,15 +67,14 @@ def write_with_panel(
     out_path: Path,
     *,
     fps: float,
-    preset: str = "veryfast",
-    crf: float = 20,
-    names: dict[int, str] | None = None,
+    options: RenderOptions = DEFAULT_OPTIONS,
     on_frame: Callable[[int], None] | None = None,
 ) -> None:
     """Write ``frames`` (the overlay, ``len(rows)`` frames) beside the live panel.
 
     rows: the poses rows being rendered (their times place the panel's cursor); fps: the
-    output frame rate.  No audio (added afterwards).
+    output frame rate; options: the names, the encoder preset and crf.  No audio (added
+    afterwards).
     """
     if kinematics is None:
         raise ValueError("panel=True needs the kinematics (the panel plots its angles)")
@@ -90,6 +86,7 @@ def write_with_panel(
     first = cursor.get(0).image
     height, width = first.shape[:2]
     style = DrawStyle.for_frame(height, width)
+    names = dict(options.names) if options.names else None
     series = panel_series(kinematics, lookup.individuals, names, times)
     panel = TimeSeriesPanel(
         times,
@@ -117,12 +114,12 @@ def write_with_panel(
         str(out_path),
         fps=fps,
         codec="libx264",
-        preset=preset,
+        preset=options.preset,
         audio=False,
         pixel_format="yuv420p",
         ffmpeg_params=[
             "-crf",
-            str(crf),
+            str(options.crf),
             "-movflags",
             "+faststart",
             "-vf",

@@ -22,6 +22,15 @@ REGIONS = ("lumbar", "thoracic", "cervical")
 
 
 @dataclass(frozen=True)
+class OverlayFrame:
+    """One rendered frame: its video frame index, source time (s) and BGR image."""
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
 class FrameOverlayData:
     """What to draw on one frame.
 

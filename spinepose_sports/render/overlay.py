@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,36 +29,19 @@ import xarray as xr
 from ..video import VideoWriter, read_frames
 from .annotate import DrawStyle, annotate_frame, track_color
 from .audio import mux_with_audio
-from .colors import DEFAULT_ANGLE_RANGE_DEG
 from .hud import ColorLegend, draw_trail, legend_ends
-from .lookup import FrameLookup, FrameOverlayData
+from .lookup import FrameLookup, FrameOverlayData, OverlayFrame
+from .options import DEFAULT_OPTIONS, RenderOptions
 
 #: Extra time (s) after the last analysed frame that still counts as inside the range.
 _EPS_S = 1e-6
-
-
-@dataclass(frozen=True)
-class OverlayFrame:
-    """One rendered frame: its video frame index, source time (s) and BGR image."""
-
-    index: int
-    time_s: float
-    image: np.ndarray
-
-
-@dataclass(frozen=True)
-class _DrawOptions:
-    min_score: float
-    names: dict[int, str] | None
-    angle_limit_deg: float
-    readout: bool
 
 
 def _draw(
     image: np.ndarray,
     data: FrameOverlayData,
     style: DrawStyle,
-    opts: _DrawOptions,
+    opts: RenderOptions,
 ) -> None:
     """Trails, then skeletons, labels and readouts, on ``image`` in place."""
     if data.trails is not None:
@@ -72,7 +54,7 @@ def _draw(
         data.xy,
         data.score,
         min_score=opts.min_score,
-        names=opts.names,
+        names=dict(opts.names) if opts.names else None,
         angles=data.angles,
         angle_limit_deg=opts.angle_limit_deg,
         readout=opts.readout,
@@ -82,24 +64,16 @@ def _draw(
 
 
 def overlay_frames(
-    video_path: str | Path,
-    lookup: FrameLookup,
-    *,
-    start_s: float | None = None,
-    end_s: float | None = None,
-    min_score: float = 0.3,
-    names: dict[int, str] | None = None,
-    angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
-    readout: bool = True,
-    legend: bool = True,
+    video_path: str | Path, lookup: FrameLookup, options: RenderOptions = DEFAULT_OPTIONS
 ) -> Iterator[OverlayFrame]:
-    """Yield the annotated frames of the analysed range within ``[start_s, end_s)`` s.
+    """Yield the annotated frames of the analysed range within ``[options.start_s,
+    options.end_s)`` s.
 
     Frames that are not part of the analysed results are skipped; frames without tracks
     are yielded unchanged (with the legend).  One frame at a time is in memory.
     """
-    opts = _DrawOptions(min_score, names, angle_limit_deg, readout)
-    rows, t_first, _ = frame_range(lookup, start_s, end_s)
+    opts = options
+    rows, t_first, _ = frame_range(lookup, opts.start_s, opts.end_s)
     first_frame, last_frame = int(lookup.frames[rows[0]]), int(lookup.frames[rows[-1]])
     # frames are picked by index; the time only decides where decoding starts converting
     half_period = 0.5 * _period(lookup.times)
@@ -113,13 +87,13 @@ def overlay_frames(
         image = frame.image
         if style is None:
             style = DrawStyle.for_frame(*image.shape[:2])
-            if legend and lookup.has_angles:
+            if opts.legend and lookup.has_angles:
                 color_legend = ColorLegend(
                     image.shape[0],
                     image.shape[1],
                     style.small_font_scale,
                     style.font_thickness,
-                    limit_deg=angle_limit_deg,
+                    limit_deg=opts.angle_limit_deg,
                     ends=legend_ends(lookup.motion_planes),
                 )
         data = lookup.at_frame(frame.index)
@@ -168,19 +142,8 @@ def render_overlay(
     *,
     boxes: xr.Dataset | None = None,
     kinematics: xr.Dataset | None = None,
-    min_score: float = 0.3,
-    names: dict[int, str] | None = None,
-    preset: str = "veryfast",
-    trail_s: float = 0.0,
-    panel: bool = False,
-    slow_motion: float = 1.0,
-    start_s: float | None = None,
-    end_s: float | None = None,
-    audio: bool = True,
+    options: RenderOptions = DEFAULT_OPTIONS,
     on_frame: Callable[[int], None] | None = None,
-    angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
-    readout: bool = True,
-    crf: float = 20,
 ) -> Path:
     """Write an H.264 overlay MP4 of ``video_path`` with the results drawn on it.
 
@@ -193,58 +156,28 @@ def render_overlay(
         kinematics: the kinematics dataset: colours the spine by segmental angle (with a
             colour legend) and adds the trunk / lumbar / thoracic / cervical readout.
             Without it the spine is a plain red curve and there is no readout.
-        min_score: keypoints below this confidence are not drawn.
-        names: athlete names by track id, shown instead of ``#id``.
-        preset, crf: libx264 speed preset and quality.
-        trail_s: length of each athlete's pelvis trail, s (0: none).
-        panel: add a side panel with live time-series plots (moviepy; slower).
-        slow_motion: 2 = half speed: the same frames at fps / 2. Audio is dropped when
-            it is not 1.
-        start_s, end_s: render only the analysed frames in ``[start_s, end_s)`` (s, the
-            source's frame times).
-        audio: carry the source's audio (cut to the rendered range) when it has one.
+        options: how to draw and encode (:class:`RenderOptions`).
         on_frame: called with the video frame index after each written frame.
-        angle_limit_deg: the colour scale runs from ``-angle_limit_deg`` to ``+`` (deg).
-        readout: draw the angle readout beside each athlete (needs ``kinematics``).
 
     Returns ``out_path``.  Nothing is left at ``out_path`` when rendering fails.
     """
-    if not slow_motion > 0:
-        raise ValueError(f"slow_motion must be positive, got {slow_motion}")
     out_path = Path(out_path)
-    lookup = FrameLookup(poses, boxes, kinematics, trail_s=trail_s)
-    rows, t_first, t_end = frame_range(lookup, start_s, end_s)
-    fps = float(poses.attrs.get("fps", 30.0))
-    frames = overlay_frames(
-        video_path,
-        lookup,
-        start_s=start_s,
-        end_s=end_s,
-        min_score=min_score,
-        names=names,
-        angle_limit_deg=angle_limit_deg,
-        readout=readout,
-    )
+    lookup = FrameLookup(poses, boxes, kinematics, trail_s=options.trail_s)
+    rows, t_first, t_end = frame_range(lookup, options.start_s, options.end_s)
+    fps = float(poses.attrs.get("fps", 30.0)) / options.slow_motion
+    frames = overlay_frames(video_path, lookup, options)
     video_only = out_path.with_name(out_path.stem + ".video-only.mp4")
     try:
-        if panel:
+        if options.panel:
             from .compose import write_with_panel
 
             write_with_panel(
-                frames,
-                lookup,
-                kinematics,
-                rows,
-                video_only,
-                fps=fps / slow_motion,
-                preset=preset,
-                crf=crf,
-                names=names,
+                frames, lookup, kinematics, rows, video_only, fps=fps, options=options,
                 on_frame=on_frame,
             )
         else:
-            _write_plain(frames, video_only, fps / slow_motion, preset, crf, on_frame)
-        if audio and slow_motion == 1.0:
+            _write_plain(frames, video_only, fps, options.preset, options.crf, on_frame)
+        if options.audio and options.slow_motion == 1.0:
             mux_with_audio(video_only, video_path, out_path, start_s=t_first, end_s=t_end)
         else:
             os.replace(video_only, out_path)
@@ -269,4 +202,4 @@ def _write_plain(
                 on_frame(frame.index)
 
 
-__all__ = ["FrameLookup", "OverlayFrame", "overlay_frames", "render_overlay"]
+__all__ = ["FrameLookup", "OverlayFrame", "RenderOptions", "overlay_frames", "render_overlay"]

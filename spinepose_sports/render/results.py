@@ -6,28 +6,20 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..report import OVERLAY_FILE, SourceVideoError, find_source_video, load_results
+from ..report import SourceVideoError, find_source_video, load_results
+from ..results import OVERLAY_FILE
 from ..video import probe
-from .colors import DEFAULT_ANGLE_RANGE_DEG
+from .options import DEFAULT_OPTIONS, RenderOptions
 from .overlay import render_overlay
 
 
 def render_results(
     results_dir: str | Path,
+    options: RenderOptions = DEFAULT_OPTIONS,
     *,
     out_path: str | Path | None = None,
     video_path: str | Path | None = None,
     smoothed: bool = True,
-    min_score: float = 0.3,
-    names: dict[int, str] | None = None,
-    preset: str = "veryfast",
-    trail_s: float = 0.0,
-    panel: bool = False,
-    slow_motion: float = 1.0,
-    start_s: float | None = None,
-    end_s: float | None = None,
-    audio: bool = True,
-    angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
     on_frame: Callable[[int], None] | None = None,
 ) -> Path:
     """Render ``overlay.mp4`` (or ``out_path``) again from a results folder.
@@ -36,14 +28,16 @@ def render_results(
     ``boxes.nc`` and ``kinematics.nc`` when present; when there is no ``kinematics.nc``
     the angles are computed from the poses (pure analysis, no models).  The source video
     is ``video_path`` or the one recorded in the poses (see
-    :func:`~spinepose_sports.report.find_source_video`).  Other arguments as in
-    :func:`~spinepose_sports.render.render_overlay`.
+    :func:`~spinepose_sports.report.find_source_video`).  Athletes are labelled with
+    ``options.names``, else with the names stored by ``analyze --names``.
 
     Raises:
         ResultsFolderError: no results folder / ``poses.nc``.
         SourceVideoError: the source video is not found, or its frame size differs from
             the one the results were made on.
     """
+    from ..tracking import names_of
+
     results = load_results(results_dir, smoothed=smoothed)
     video = find_source_video(results, video_path)
     _check_same_video(video, results.poses.attrs)
@@ -52,24 +46,12 @@ def render_results(
         from ..kinematics import compute_kinematics
 
         kin = compute_kinematics(results.poses)
+    if options.names is None:
+        options = options.but(names=names_of(results.poses) or None)
     out = Path(out_path) if out_path is not None else results.folder / OVERLAY_FILE
     return render_overlay(
-        video,
-        results.poses,
-        out,
-        boxes=results.boxes,
-        kinematics=kin,
-        min_score=min_score,
-        names=names,
-        preset=preset,
-        trail_s=trail_s,
-        panel=panel,
-        slow_motion=slow_motion,
-        start_s=start_s,
-        end_s=end_s,
-        audio=audio,
+        video, results.poses, out, boxes=results.boxes, kinematics=kin, options=options,
         on_frame=on_frame,
-        angle_limit_deg=angle_limit_deg,
     )
 
 

@@ -231,14 +231,16 @@ def parse_selection(spec: str) -> tuple[Selection, int]:
     )
 
 
-def parse_names(spec: str) -> dict[int, str]:
-    """``"3=Anna,5=Ben"`` -> ``{3: "Anna", 5: "Ben"}``."""
+def parse_names(spec: str | None) -> dict[int, str]:
+    """``"3=Anna,5=Ben"`` -> ``{3: "Anna", 5: "Ben"}``; ids may be written ``3``, ``#3``
+    or ``track_3``.  ValueError when malformed."""
     out: dict[int, str] = {}
-    for item in (s for s in spec.split(",") if s.strip()):
+    for item in (s for s in (spec or "").split(",") if s.strip()):
         key, sep, value = item.partition("=")
-        if not sep or not key.strip().removeprefix("track_").isdigit() or not value.strip():
+        track = key.strip().removeprefix("track_").removeprefix("#")
+        if not sep or not track.isdigit() or not value.strip():
             raise ValueError(f"names {spec!r}: expected ID=NAME pairs such as 3=Anna,5=Ben")
-        out[int(key.strip().removeprefix("track_"))] = value.strip()
+        out[int(track)] = value.strip()
     return out
 
 

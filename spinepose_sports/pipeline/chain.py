@@ -1,0 +1,167 @@
+"""The post-processing chain: everything after the pose stage.
+
+tracks (stitch, filter, select, name) ─► save ─► smooth ─► kinematics ─► dashboard ─►
+overlay.  Each step writes its outputs into the results folder through
+:mod:`spinepose_sports.results` (atomically) and returns the file names it made.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from ..config import AnalyzeConfig
+from ..data import save_keypoints_csv, save_netcdf
+from ..results import OUTPUTS
+from .stages import StageTimer
+from .stream import progress_bar
+
+
+def quality_params(config: AnalyzeConfig) -> Any:
+    """The track quality thresholds of ``config`` (:class:`~..tracking.QualityParams`);
+    a threshold of 0 turns its test off."""
+    from ..tracking import QualityParams
+
+    def _on(value: float) -> float | None:
+        return float(value) if value > 0 else None
+
+    tracks = config.tracks
+    return QualityParams(
+        min_seen_s=_on(tracks.min_track),
+        min_height=_on(tracks.min_track_height),
+        min_motion=_on(tracks.min_track_motion),
+        min_confidence=_on(tracks.min_track_confidence),
+    )
+
+
+def postprocess_tracks(
+    poses: xr.Dataset,
+    boxes: xr.Dataset,
+    appearance: xr.DataArray | None,
+    config: AnalyzeConfig,
+    *,
+    stitch: bool | None = None,
+    filter_tracks: bool | None = None,
+) -> tuple[xr.Dataset, xr.Dataset, dict[str, Any]]:
+    """Stitch fragments, filter poor tracks, select and name athletes (``tracking``).
+
+    stitch, filter_tracks: override the configuration's (off for saved results, where
+    both were done already)."""
+    from ..tracking import StitchParams, parse_names
+    from ..tracking import postprocess_tracks as run_tracks
+
+    tracks = config.tracks
+    do_stitch = tracks.stitch if stitch is None else stitch
+    do_filter = tracks.filter_tracks if filter_tracks is None else filter_tracks
+    new_poses, new_boxes, report = run_tracks(
+        poses,
+        boxes,
+        appearance,
+        stitch=StitchParams(max_gap_s=tracks.max_gap) if do_stitch else None,
+        quality=quality_params(config) if do_filter else None,
+        select=tracks.athletes,
+        names=parse_names(tracks.names) if tracks.names else None,
+    )
+    assert new_poses is not None
+    return new_poses, new_boxes, report
+
+
+def wants_track_postprocessing(config: AnalyzeConfig) -> bool:
+    t = config.tracks
+    return bool(t.stitch or t.filter_tracks or t.athletes or t.names)
+
+
+def finish_from_poses(
+    poses: xr.Dataset,
+    boxes: xr.Dataset | None,
+    folder: Path,
+    config: AnalyzeConfig,
+    timer: StageTimer,
+    *,
+    save_raw: bool,
+    progress: bool = True,
+) -> dict[str, str]:
+    """Save the poses, smooth, compute the kinematics, write the dashboard and overlay.
+
+    ``keypoints.csv``, the kinematics and the overlay use the smoothed poses (the raw
+    ones with ``smoothing = "none"``).  Returns the written files: role -> file name.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    made: dict[str, str] = {}
+
+    def save(role: str, ds: xr.Dataset) -> None:
+        t0 = time.perf_counter()
+        made[role] = save_netcdf(ds, folder / OUTPUTS[role]).name
+        timer.add("save", time.perf_counter() - t0)
+
+    if save_raw:
+        save("poses", poses)
+        if boxes is not None:
+            save("boxes", boxes)
+    analysed = poses
+    if config.smoothing.smoothing != "none":
+        from ..smoothing import smooth
+
+        analysed = timer.timed("smooth", smooth, poses, method=config.smoothing.smoothing)
+        save("poses_smoothed", analysed)
+    t0 = time.perf_counter()
+    made["keypoints_csv"] = save_keypoints_csv(analysed, folder / OUTPUTS["keypoints_csv"]).name
+    timer.add("save", time.perf_counter() - t0)
+    kin = None
+    if config.kinematics.kinematics:
+        kin = _kinematics(analysed, folder, config, timer, made)
+        if config.outputs.dashboard:
+            from ..plots import write_dashboard
+
+            made["dashboard"] = timer.timed("dashboard", write_dashboard, folder).name
+    if config.outputs.overlay:
+        made["overlay"] = _render(analysed, boxes, kin, folder, config, timer, progress).name
+    return made
+
+
+def _kinematics(
+    poses: xr.Dataset, folder: Path, config: AnalyzeConfig, timer: StageTimer,
+    made: dict[str, str],
+) -> xr.Dataset:
+    from ..kinematics import compute_kinematics, save_kinematics
+
+    kin = timer.timed(
+        "kinematics", compute_kinematics, poses, view=config.kinematics.view,
+        facing=config.kinematics.facing,
+    )
+    t0 = time.perf_counter()
+    written = save_kinematics(kin, folder)
+    timer.add("save", time.perf_counter() - t0)
+    made.update({role: Path(path).name for role, path in written.items()})
+    return kin
+
+
+def _render(
+    poses: xr.Dataset,
+    boxes: xr.Dataset | None,
+    kin: xr.Dataset | None,
+    folder: Path,
+    config: AnalyzeConfig,
+    timer: StageTimer,
+    progress: bool,
+) -> Path:
+    from ..render import RenderOptions, render_overlay
+    from ..tracking import names_of
+
+    source = Path(str(poses.attrs["source_file"]))
+    options = RenderOptions(
+        min_score=config.pose.min_keypoint_confidence,
+        names=names_of(poses) or None,
+        preset=config.outputs.overlay_preset,
+    )
+    with progress_bar(int(poses.sizes["time"]), f"overlay {source.name}", progress) as bar:
+        return timer.timed(
+            "render_overlay", render_overlay, source, poses, folder / OUTPUTS["overlay"],
+            boxes=boxes, kinematics=kin, options=options, on_frame=lambda _i: bar.update(1),
+        )
+
+
+__all__ = ["finish_from_poses", "postprocess_tracks", "quality_params"]

@@ -1,0 +1,192 @@
+"""One input: a video through every stage, or a saved ``poses.nc`` through the chain
+after the pose stage.  Each writes its results folder and its ``run.json``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..config import AnalyzeConfig
+from ..data import load_netcdf, load_poses, save_netcdf
+from ..results import (
+    BOXES_FILE,
+    OUTPUTS,
+    TRACKER_BOXES_FILE,
+    TRACKER_POSES_FILE,
+    input_identity,
+    remove_stale,
+    write_run,
+)
+from ..video import VideoInfo, probe
+from .chain import finish_from_poses, postprocess_tracks, wants_track_postprocessing
+from .record import completed_record, run_warnings, started_record
+from .stages import Stages, StageTimer
+from .stream import track_and_estimate
+
+
+@dataclass
+class VideoResult:
+    """The outcome of one input of a batch."""
+
+    input_path: Path
+    output_dir: Path | None
+    status: str  # "completed", "failed" or "skipped"
+    error: str | None = None
+    n_frames: int = 0
+    n_tracks: int = 0
+    n_tracker_ids: int | None = None
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+class RunStarted:
+    """Holds the ``run.json`` record once a run has claimed its folder (for failures)."""
+
+    def __init__(self) -> None:
+        self.record: dict[str, Any] | None = None
+
+
+def _dataset_attrs(video_path: Path, info: VideoInfo, stages: Stages) -> dict[str, Any]:
+    pose_info = stages.pose.describe()
+    detector = stages.tracker.describe()
+    return {
+        "fps": info.fps,
+        "source_file": str(video_path),
+        "frame_width": info.width,
+        "frame_height": info.height,
+        "pose_model": Path(str(pose_info.get("path", ""))).name,
+        "pose_model_sha256": str(pose_info.get("sha256", "")),
+        "detector": str(detector.get("weights", "")),
+        "tracker": str(detector.get("tracker", "")),
+    }
+
+
+def analyze_video(
+    video_path: str | Path,
+    folder: Path,
+    config: AnalyzeConfig,
+    stages: Stages,
+    *,
+    progress: bool = True,
+    started: RunStarted | None = None,
+) -> VideoResult:
+    """Run every stage on one video and write its results ``folder``.  Raises on failure."""
+    video_path = Path(video_path)
+    t_start = time.perf_counter()
+    info = probe(video_path)
+    identity = {"input": str(video_path), **input_identity(video_path, folder)}
+    record = started_record(config, identity)
+    write_run(folder, record)
+    if started is not None:
+        started.record = record
+    timer = StageTimer()
+    acc, appearance = track_and_estimate(
+        video_path, info, stages, timer, config, progress=progress
+    )
+    attrs = _dataset_attrs(video_path, info, stages)
+    poses, boxes = acc.to_poses(**attrs), acc.to_boxes(**attrs)
+    n_tracker_ids = poses.sizes["individual"]
+    tracking: dict[str, Any] | None = None
+    made: dict[str, str] = {}
+    if n_tracker_ids and wants_track_postprocessing(config):
+        # the online tracker's own output, kept so that nothing is lost
+        made["tracker_poses"] = save_netcdf(poses, folder / TRACKER_POSES_FILE).name
+        made["tracker_boxes"] = save_netcdf(boxes, folder / TRACKER_BOXES_FILE).name
+        poses, boxes, tracking = timer.timed(
+            "stitch_filter", postprocess_tracks, poses, boxes, appearance.to_dataarray(boxes),
+            config,
+        )
+    made |= finish_from_poses(
+        poses, boxes, folder, config, timer, save_raw=True, progress=progress
+    )
+    warnings = run_warnings(poses, config)
+    write_run(folder, completed_record(
+        record, timer, t_start, video=info.to_dict(), stages=stages.describe(), outputs=made,
+        poses=poses, tracking=tracking, warnings=warnings, removed=remove_stale(folder, made),
+    ))
+    return VideoResult(
+        video_path, folder, "completed", n_frames=len(acc), n_tracks=poses.sizes["individual"],
+        n_tracker_ids=n_tracker_ids, seconds=time.perf_counter() - t_start, warnings=warnings,
+    )
+
+
+def _in_time_range(ds: xr.Dataset, config: AnalyzeConfig) -> xr.Dataset:
+    """``ds`` cut to ``[start, end)`` s of the configuration."""
+    start, end = config.input.start, config.input.end
+    if start is None and end is None:
+        return ds
+    t = np.asarray(ds["time"].values, dtype=float)
+    keep = (t >= (start if start is not None else -np.inf)) & (
+        t < (end if end is not None else np.inf)
+    )
+    if not keep.any():
+        raise ValueError(f"no frame in the requested time range [{start}, {end}) s")
+    return ds.isel(time=np.flatnonzero(keep))
+
+
+def source_of_poses(poses_path: Path) -> Path:
+    """The source video a saved ``poses.nc`` belongs to (its results folder's owner, else
+    the recorded ``source_file``), resolved."""
+    from ..results import owner_of
+
+    owner = owner_of(poses_path.parent)
+    if owner is not None:
+        return owner
+    with xr.open_dataset(poses_path) as ds:
+        return Path(str(ds.attrs.get("source_file", poses_path))).resolve()
+
+
+def analyze_poses_file(
+    poses_path: str | Path,
+    folder: Path,
+    config: AnalyzeConfig,
+    *,
+    progress: bool = True,
+    started: RunStarted | None = None,
+) -> VideoResult:
+    """Re-run everything after the pose stage from a saved ``poses.nc`` (no models).
+
+    ``--start``/``--end`` cut the saved poses; ``--athletes``/``--names`` select and
+    name tracks (stitching and filtering were done when the poses were saved)."""
+    poses_path = Path(poses_path)
+    t_start = time.perf_counter()
+    poses = _in_time_range(load_poses(poses_path), config)
+    boxes_path = poses_path.with_name(BOXES_FILE)
+    boxes = _in_time_range(load_netcdf(boxes_path), config) if boxes_path.is_file() else None
+    same_folder = folder.resolve() == poses_path.parent.resolve()
+    identity = {"input": str(poses_path), **input_identity(poses_path, folder),
+                "source_resolved": str(source_of_poses(poses_path))}
+    record = started_record(config, identity)
+    write_run(folder, record)
+    if started is not None:
+        started.record = record
+    tracking = None
+    if boxes is not None and (config.tracks.athletes or config.tracks.names):
+        poses, boxes, tracking = postprocess_tracks(
+            poses, boxes, None, config, stitch=False, filter_tracks=False
+        )
+    # never overwrite the saved poses it was read from (a selection would lose tracks)
+    save_raw = not same_folder
+    timer = StageTimer()
+    made = finish_from_poses(
+        poses, boxes, folder, config, timer, save_raw=save_raw, progress=progress
+    )
+    if same_folder:  # the inputs of this run stay: they are its source
+        made |= {r: OUTPUTS[r] for r in ("poses", "boxes", "tracker_poses", "tracker_boxes")
+                 if (folder / OUTPUTS[r]).is_file()}
+    write_run(folder, completed_record(
+        record, timer, t_start, video=None, stages=None, outputs=made, poses=poses,
+        tracking=tracking, warnings=[], removed=remove_stale(folder, made),
+    ))
+    return VideoResult(
+        poses_path, folder, "completed", n_frames=poses.sizes["time"],
+        n_tracks=poses.sizes["individual"], seconds=time.perf_counter() - t_start,
+    )
+
+
+__all__ = ["RunStarted", "VideoResult", "analyze_poses_file", "analyze_video", "source_of_poses"]

@@ -1,0 +1,86 @@
+"""The streaming pass: decode, track and estimate poses, one frame at a time.
+
+Only the per-frame results (boxes, keypoints, torso colours) are kept; every frame is
+dropped as soon as its stages are done, so memory grows with the video's length only by
+those small results.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import AnalyzeConfig
+from ..data import FramePoses, TrackAccumulator
+from ..video import VideoInfo, read_frames
+from .stages import Stages, StageTimer
+
+
+def progress_bar(total: int | None, desc: str, enabled: bool) -> Any:
+    """A tqdm progress bar over frames (disabled when ``enabled`` is false)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
+
+
+def track_and_estimate(
+    video_path: Path,
+    info: VideoInfo,
+    stages: Stages,
+    timer: StageTimer,
+    config: AnalyzeConfig,
+    *,
+    progress: bool = True,
+) -> tuple[TrackAccumulator, Any]:
+    """Stream the video once: track every frame, estimate the pose of every track.
+
+    Returns the per-frame results and the per-track torso colour descriptors
+    (an ``AppearanceCollector``, for stitching).
+    """
+    from ..tracking import AppearanceCollector, torso_descriptor
+
+    min_conf = config.pose.min_keypoint_confidence
+    start_s, end_s = config.input.start, config.input.end
+    stages.tracker.reset()
+    results = TrackAccumulator()
+    appearance = AppearanceCollector()
+    frames = iter(read_frames(video_path, start_s=start_s, end_s=end_s))
+    total = expected_frames(info, start_s, end_s)
+    with progress_bar(total, f"track+pose {video_path.name}", progress) as bar:
+        while True:
+            t0 = time.perf_counter()
+            frame = next(frames, None)
+            timer.add("decode", time.perf_counter() - t0)
+            if frame is None:
+                break
+            dets = timer.timed("detect_track", stages.tracker.update, frame.image)
+            poses = None
+            if len(dets):
+                xy, score = timer.timed("pose", stages.pose, frame.image, dets.xyxy)
+                poses = FramePoses(xy=xy, score=score, track_id=dets.track_id)
+                confident_xy = np.where(score[..., None] >= min_conf, xy, np.nan)
+                descriptors = timer.timed(
+                    "appearance", torso_descriptor, frame.image, dets.xyxy, confident_xy
+                )
+                appearance.add(frame.index, dets.track_id, descriptors)
+            results.add(frame.time_s, frame.index, dets, poses)
+            bar.update(1)
+            bar.set_postfix(tracks=len(dets), refresh=False)
+    if len(results) == 0:
+        raise ValueError(f"{video_path}: no frame in the requested time range")
+    return results, appearance
+
+
+def expected_frames(info: VideoInfo, start_s: float | None, end_s: float | None) -> int:
+    """Frames of ``info`` in ``[start_s, end_s)`` (the progress bar's total)."""
+    start = max(start_s or 0.0, 0.0)
+    end = min(end_s if end_s is not None else info.duration_s, info.duration_s)
+    if start == 0.0 and end >= info.duration_s:
+        return info.frame_count
+    return max(round((end - start) * info.fps), 0)
+
+
+__all__ = ["expected_frames", "progress_bar", "track_and_estimate"]
