@@ -35,6 +35,7 @@ from .data import (
     save_keypoints_csv,
     save_netcdf,
 )
+from .skeleton import MIN_KEYPOINT_CONFIDENCE
 from .video import VideoInfo, probe, read_frames
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -223,7 +224,7 @@ def track_and_estimate(
             if len(dets):
                 xy, score = timer.timed("pose", stages.pose, frame.image, dets.xyxy)
                 poses = FramePoses(xy=xy, score=score, track_id=dets.track_id)
-                confident_xy = np.where(score[..., None] >= 0.3, xy, np.nan)
+                confident_xy = np.where(score[..., None] >= MIN_KEYPOINT_CONFIDENCE, xy, np.nan)
                 descriptors = timer.timed(
                     "appearance", torso_descriptor, frame.image, dets.xyxy, confident_xy
                 )

@@ -48,6 +48,11 @@ KEYPOINT_NAMES: tuple[str, ...] = (
     "neck_03",  # C1
 )
 NUM_KEYPOINTS = len(KEYPOINT_NAMES)  # 37
+
+#: The one keypoint confidence threshold: a point below it is treated as missing by
+#: smoothing, kinematics, track stitching, appearance and the overlay (each exposes it as
+#: a parameter, defaulting to this value).
+MIN_KEYPOINT_CONFIDENCE = 0.3
 KEYPOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
 
 #: Anatomical notes for the points whose names do not say it.

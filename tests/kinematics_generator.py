@@ -262,8 +262,10 @@ def truth_segmental(theta: np.ndarray) -> np.ndarray:
 
 
 def truth_regional(theta: np.ndarray) -> np.ndarray:
+    """Lumbar: levels spine_01..spine_03 (T12/L1); thoracic: spine_04, spine_05;
+    cervical: neck (C7)..neck_03; they add up to theta_8 - theta_0."""
     return np.stack(
-        [theta[:, 2] - theta[:, 0], theta[:, 5] - theta[:, 3], theta[:, 8] - theta[:, 6]], axis=1
+        [theta[:, 3] - theta[:, 0], theta[:, 5] - theta[:, 3], theta[:, 8] - theta[:, 5]], axis=1
     )
 
 

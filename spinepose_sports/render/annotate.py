@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..skeleton import KEYPOINT_NAMES, LINK_INDICES, SPINE_CHAIN_INDICES, SPINE_LINKS, side_of
+from ..skeleton import (
+    KEYPOINT_NAMES,
+    LINK_INDICES,
+    MIN_KEYPOINT_CONFIDENCE,
+    SPINE_CHAIN_INDICES,
+    SPINE_LINKS,
+    side_of,
+)
 from .colors import DEFAULT_ANGLE_RANGE_DEG
 from .hud import draw_readout, put_text, text_size
 from .spine import chain_point_angles, draw_spine_curve
@@ -128,7 +135,7 @@ def draw_skeleton(
     score: np.ndarray,
     style: DrawStyle,
     *,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     segmental_deg: np.ndarray | None = None,
     angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
 ) -> None:
@@ -206,7 +213,7 @@ def annotate_frame(
     xy: np.ndarray | None = None,
     score: np.ndarray | None = None,
     *,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     names: dict[int, str] | None = None,
     draw_boxes: bool = True,
     angles: FrameAngles | None = None,

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..skeleton import MIN_KEYPOINT_CONFIDENCE
 from ..video import VideoWriter, read_frames
 from .annotate import DrawStyle, annotate_frame, track_color
 from .audio import mux_with_audio
@@ -87,7 +88,7 @@ def overlay_frames(
     *,
     start_s: float | None = None,
     end_s: float | None = None,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     names: dict[int, str] | None = None,
     angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
     readout: bool = True,
@@ -168,7 +169,7 @@ def render_overlay(
     *,
     boxes: xr.Dataset | None = None,
     kinematics: xr.Dataset | None = None,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     names: dict[int, str] | None = None,
     preset: str = "veryfast",
     trail_s: float = 0.0,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report import OVERLAY_FILE, SourceVideoError, find_source_video, load_results
+from ..skeleton import MIN_KEYPOINT_CONFIDENCE
 from ..video import probe
 from .colors import DEFAULT_ANGLE_RANGE_DEG
 from .overlay import render_overlay
@@ -18,7 +19,7 @@ def render_results(
     out_path: str | Path | None = None,
     video_path: str | Path | None = None,
     smoothed: bool = True,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     names: dict[int, str] | None = None,
     preset: str = "veryfast",
     trail_s: float = 0.0,
