@@ -111,10 +111,12 @@ def _quality_vars(
     )
     return {
         "valid": (("time", "individual"), valid, {
-            "units": "1", "description": "the frame passes every quality check (see quality_flags); "
+            "units": "1",
+            "description": "the frame passes every quality check (see quality_flags); "
                            "summaries, ROM and repetitions use valid frames only"}),
         "quality_flags": (("time", "quality_check", "individual"), np.moveaxis(flags, 1, 2), {
-            "units": "1", "description": "failed quality checks per frame: " + ", ".join(QUALITY_CHECKS)}),
+            "units": "1",
+            "description": "failed quality checks per frame: " + ", ".join(QUALITY_CHECKS)}),
     }
 
 

@@ -340,7 +340,8 @@ def orientation_vars(orient: FrameOrientation) -> dict[str, Any]:
             "units": "1", "description": "+1 positive angles toward image right, -1 toward "
                                          "image left, NaN where the facing is uncertain"}),
         "facing_uncertain": (tn, orient.uncertain, {
-            "units": "1", "description": "the body did not say which way the athlete faces (mid-turn)"}),
+            "units": "1",
+            "description": "the body did not say which way the athlete faces (mid-turn)"}),
         "view": ("individual", track_view, {
             "description": "the track's most frequent view (see view_per_frame)"}),
         "facing": ("individual", per_track(facing), {
