@@ -68,8 +68,8 @@ def instant_turns() -> list[str]:
 
 
 def slow_turns() -> list[str]:
-    rows = ["| turn duration (s) | uncertain window (s) | wrong-sign frames | max error "
-            "|t - t_facing_camera| > 0.5 s (deg) | max error 0.25-0.5 s (deg) |",
+    rows = ["| turn duration (s) | uncertain window (s) | wrong-sign frames | max error, more "
+            "than 0.5 s from facing the camera (deg) | max error, 0.25-0.5 s from it (deg) |",
             "|---|---|---|---|---|"]
     theta0 = np.array([-10.0, -4, 2, 8, 12, 8, -2, 0, 4])
     for dur in (0.5, 1.0, 2.0, 4.0):
