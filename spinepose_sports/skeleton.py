@@ -48,6 +48,11 @@ KEYPOINT_NAMES: tuple[str, ...] = (
     "neck_03",  # C1
 )
 NUM_KEYPOINTS = len(KEYPOINT_NAMES)  # 37
+
+#: The one keypoint confidence threshold: a point below it is treated as missing by
+#: smoothing, kinematics, track stitching, appearance and the overlay (each exposes it as
+#: a parameter, defaulting to this value).
+MIN_KEYPOINT_CONFIDENCE = 0.3
 KEYPOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
 
 #: Anatomical notes for the points whose names do not say it.
@@ -151,10 +156,6 @@ SPINE_LEVELS: tuple[str, ...] = SPINE_CHAIN[1:-1]
 SPINE_LINKS: frozenset[tuple[int, int]] = frozenset(
     (a, b) for a, b in LINK_INDICES if a in SPINE_CHAIN_INDICES and b in SPINE_CHAIN_INDICES
 )
-
-#: Keypoints below this confidence count as missing: in smoothing, kinematics, stitching,
-#: appearance and the overlay (``min_keypoint_confidence`` in the configuration).
-MIN_KEYPOINT_CONFIDENCE = 0.3
 
 
 def side_of(name: str) -> str:

@@ -262,8 +262,10 @@ def truth_segmental(theta: np.ndarray) -> np.ndarray:
 
 
 def truth_regional(theta: np.ndarray) -> np.ndarray:
+    """Lumbar: levels spine_01..spine_03 (T12/L1); thoracic: spine_04, spine_05;
+    cervical: neck (C7)..neck_03; they add up to theta_8 - theta_0."""
     return np.stack(
-        [theta[:, 2] - theta[:, 0], theta[:, 5] - theta[:, 3], theta[:, 8] - theta[:, 6]], axis=1
+        [theta[:, 3] - theta[:, 0], theta[:, 5] - theta[:, 3], theta[:, 8] - theta[:, 5]], axis=1
     )
 
 
@@ -339,3 +341,65 @@ def repetition_motion(
         knee={"right": knee, "left": knee},
     )
     return m, cmd, truth
+
+
+# ------------------------------------------------------------------------------------
+# Athletes who turn round, and somersaults
+# ------------------------------------------------------------------------------------
+
+#: The view an athlete shows after turning round in front of an ordinary camera.
+TURNED = {"left_side": "right_side", "right_side": "left_side", "front": "back", "back": "front"}
+MIRRORED = {"left": "right", "right": "left"}
+
+
+def render_turn(
+    m: Motion,
+    before: tuple[str, str],
+    after: tuple[str, str],
+    turn_index: int,
+    scale: float = 300.0,
+    origin: tuple[float, float] = (640.0, 360.0),
+) -> tuple[np.ndarray, np.ndarray]:
+    """An athlete seen as ``before = (view, facing)`` up to frame ``turn_index`` (excluded)
+    and as ``after`` from it on (an instant turn round): ``(T, 2, 37)`` px, ``(T, 37)``.
+
+    Every frame is an exact render of :func:`render`, so the truth of each frame is the
+    truth of its (view, facing) pair.
+    """
+    xy1, c1 = render(m, *before, scale=scale, origin=origin)
+    xy2, c2 = render(m, *after, scale=scale, origin=origin)
+    xy1[turn_index:], c1[turn_index:] = xy2[turn_index:], c2[turn_index:]
+    return xy1, c1
+
+
+def render_heading(
+    m: Motion,
+    heading_deg: np.ndarray,
+    scale: float = 300.0,
+    origin: tuple[float, float] = (640.0, 360.0),
+) -> tuple[np.ndarray, np.ndarray]:
+    """A body bending in its sagittal plane, turning about the vertical: heading ψ(t)
+    ``(T,)`` deg.  Image x = ``cx + scale * (cos ψ · f + sin ψ · r)``: ψ = 0 is a side
+    view facing image right, 180 facing image left, 90 the back (the athlete's right on
+    the image right), -90 the front.  Confidences of the nearest of the four views.
+    """
+    p3 = body_points_3d(m, frontal=False)
+    psi = np.radians(np.asarray(heading_deg, dtype=np.float64))[:, None]
+    x = origin[0] + scale * (np.cos(psi) * p3[..., 0] + np.sin(psi) * p3[..., 1])
+    y = origin[1] - scale * p3[..., 2]
+    conf = np.empty((len(m.time_s), NUM_KEYPOINTS))
+    for t, a in enumerate(psi[:, 0]):
+        c, s = np.cos(a), np.sin(a)
+        view = ("right_side" if c > 0 else "left_side") if abs(c) >= abs(s) else (
+            "back" if s > 0 else "front")
+        conf[t] = confidences(view, 1)[0]
+    return np.stack([x, y], axis=1), conf
+
+
+def somersault_motion(n_frames: int = 90, fps: float = 30.0, turns: float = 1.0) -> Motion:
+    """The whole body turns forward ``turns`` times at a constant rate (spine, legs and
+    arms together) while the spine keeps a fixed bend: θᵢ = base + φ(t), thighs -φ(t)."""
+    t = np.arange(n_frames) / fps
+    phi = 360.0 * turns * t / t[-1]
+    base = np.array([-10.0, -4.0, 2.0, 8.0, 12.0, 8.0, -2.0, 0.0, 4.0])
+    return Motion(t, base + phi[:, None], thigh={"right": -phi, "left": -phi})

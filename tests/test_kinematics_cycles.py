@@ -75,8 +75,9 @@ def test_ten_repetitions_with_a_little_noise(seed, noise, scale):
 def test_lumbopelvic_rhythm_matches_the_prescription():
     kin, _m, _cmd, _truth = _kin(1)
     reps = repetitions_table(kin)
-    # theta_i = base_i + w_i * command: pelvis turns w0 * c, lumbar bends (w2 - w0) * c
-    w0, w2 = REP_WEIGHTS[0], REP_WEIGHTS[2]
+    # theta_i = base_i + w_i * command: pelvis turns w0 * c, lumbar (levels spine_01 to
+    # spine_03 (T12/L1), segments 0..3) bends (w3 - w0) * c
+    w0, w2 = REP_WEIGHTS[0], REP_WEIGHTS[3]
     np.testing.assert_allclose(reps["lumbopelvic_ratio"], (w2 - w0) / w0, rtol=1e-3)
     np.testing.assert_allclose(reps["lumbar_share"], (w2 - w0) / w2, rtol=1e-3)
     np.testing.assert_allclose(reps["lumbar_share_early"], (w2 - w0) / w2, rtol=1e-3)

@@ -73,10 +73,14 @@ def test_tidy_table(kin, tmp_path):
     assert set(table["track"]) == {2, 7}
     assert not table["value"].isna().any()
     n_t = kin.sizes["time"]
-    per_frame = 9 + 8 + 3 + 1 + 1 + 8 + 10 + 14
+    # segment (+ unwrapped), segmental, regional, spine_bend, trunk (+ unwrapped),
+    # pelvis (+ unwrapped), curvature, joints, Halpe segments (+ unwrapped)
+    per_frame = 9 + 9 + 8 + 3 + 1 + 2 + 2 + 8 + 10 + 14 + 14
     side = table[table["track"] == 2]
     # side view: pelvis and shoulders (left/right points overlap) are NaN, so left out
-    assert len(side) == n_t * (per_frame - 2)
+    # (wrapped and unwrapped)
+    assert len(side) == n_t * (per_frame - 4)
+    assert set(side["valid"]) == {1} and set(side["quality"]) == {""}
     row = side[(side["quantity"] == "regional_angle") & (side["label"] == "lumbar")].iloc[5]
     lumbar = kin["regional_angle"].sel(region="lumbar", individual="track_2").values[5]
     assert row["value"] == pytest.approx(lumbar) and row["units"] == "deg"

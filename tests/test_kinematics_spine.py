@@ -20,7 +20,7 @@ from kinematics_generator import (
     truth_segmental,
 )
 
-from spinepose_sports.kinematics import compute_kinematics, detect_view
+from spinepose_sports.kinematics import compute_kinematics, detect_view, wrap
 from spinepose_sports.skeleton import KEYPOINT_INDEX, SPINE_LEVELS, SPINE_SEGMENTS
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -146,9 +146,11 @@ def test_missing_point_gives_nan_never_zero(motion):
         assert np.isfinite(others.values).all()
         assert np.isfinite(kin["trunk_flexion"].values[frame, 0])
         assert np.isfinite(kin["pelvis_tilt"].values[frame, 0])
-    # lumbar = theta(spine_02-spine_03) - theta(hip-spine_01): needs spine_02 (frame 5)
+    # lumbar = sum of the levels spine_01..spine_03: needs spine_02 (frames 5 and 9)
     lumbar = kin["regional_angle"].sel(individual="track_1", region="lumbar").values
-    assert np.isnan(lumbar[5]) and np.isfinite(lumbar[9])
+    assert np.isnan(lumbar[5]) and np.isnan(lumbar[9]) and np.isfinite(lumbar[8])
+    thoracic = kin["regional_angle"].sel(individual="track_1", region="thoracic").values
+    assert np.isfinite(thoracic[5]) and np.isfinite(thoracic[9])
     levels = kin["segmental_angle"].sel(individual="track_1").isel(time=5)
     assert np.isnan(levels.sel(level=["spine_01", "spine_02", "spine_03"]).values).all()
     assert np.isfinite(levels.sel(level=["spine_04", "neck"]).values).all()
@@ -175,12 +177,15 @@ def test_unwrapped_across_180_with_a_gap_and_ramp_velocity():
     kin = compute_kinematics(
         poses_dataset([(xy, conf)], t), view="right_side", facing="right", detect_repetitions=False
     )
-    seg = _one(kin, "segment_angle")
+    seg = _one(kin, "segment_angle_unwrapped")
     ok = np.isfinite(seg)
     assert ok.sum() == seg.size - 2 * 7
     np.testing.assert_allclose(seg[ok], np.broadcast_to(theta, seg.shape)[ok], atol=TOL)
     assert np.all(seg[0] > -180) and np.all(seg[0] <= 180)
     assert np.nanmax(seg) > 500  # kept going past +180 and +360
+    wrapped = _one(kin, "segment_angle")  # the same, reported in (-180, 180]
+    assert np.nanmax(wrapped) <= 180 and np.nanmin(wrapped) > -180
+    np.testing.assert_allclose(np.abs(wrap(wrapped[ok] - seg[ok])), 0.0, atol=TOL)
     vel = _one(kin, "segment_angle_velocity")
     np.testing.assert_allclose(vel[np.isfinite(vel)], rate, rtol=1e-4)
     acc = _one(kin, "segment_angle_acceleration")
@@ -207,7 +212,7 @@ def test_labels_units_and_descriptions(motion):
     for name, units in expect.items():
         assert kin[name].attrs["units"] == units
     for name, da in kin.data_vars.items():
-        if da.dims and da.dims[0] == "time" and name not in ("repetition", "phase"):
+        if da.dims and da.dims[0] == "time" and da.dtype.kind not in "USO":
             assert da.attrs.get("units") and da.attrs.get("description"), name
     assert kin.attrs["ds_type"] == "kinematics"
     assert kin.attrs["fps"] == 30.0 and kin.attrs["source_file"] == "synthetic.mp4"

@@ -144,3 +144,14 @@ def handover_scene() -> list[Fragment]:
         Fragment(1, 1, 0.0, 2.1, 300, 400, vx=SPEED / 2, w=110, h=240),
         Fragment(2, 1, 2.0, 5.0, 300, 400, vx=SPEED / 2),
     ]
+
+
+def duplicate_scene() -> list[Fragment]:
+    """Person 1 walks right with two tracks on him for 3 s: track 1 (his box) and track 5
+    (a looser box from another class, 20 % larger, slightly offset); person 2 walks left
+    apart from him.  The right answer: one track for person 1 (track 1), and person 2."""
+    return [
+        Fragment(1, 1, 0.0, 4.0, 200, 400, vx=SPEED / 2),
+        Fragment(5, 1, 0.5, 3.5, 205, 395, vx=SPEED / 2, w=96, h=240, conf=0.5),
+        Fragment(2, 2, 0.0, 4.0, 1100, 300, vx=-SPEED / 2),
+    ]

@@ -22,6 +22,12 @@ from .compute import (
     select_signal,
 )
 from .cycles import REPETITION_COLUMNS, Repetition, RepetitionParams, find_repetitions
+from .facing import (
+    FACING_MARGIN,
+    WINDOW_S,
+    FrameOrientation,
+    detect_frame_orientations,
+)
 from .halpe import BODY_SEGMENTS, JOINT_POINTS, JOINTS
 from .io import (
     kinematics_table,
@@ -29,23 +35,34 @@ from .io import (
     repetitions_table,
     save_kinematics,
     summary_table,
+    validity,
 )
-from .quantities import QUANTITIES, Quantity
+from .quality import QUALITY_CHECKS, SEGMENT_LENGTH_FACTOR, SEGMENTAL_LIMITS_DEG
+from .quantities import QUANTITIES, RELATIVE_ANGLES, UNWRAPPED_OF, Quantity
 from .series import angular_acceleration, angular_velocity, unwrap_angles
-from .spine import REGION_POINTS, REGIONS
+from .spine import REGION_LEVELS, REGION_POINTS, REGIONS
 from .view import FACINGS, MOTION_PLANES, VIEWS, TrackOrientation, detect_orientations
 
 __all__ = [
     "BODY_SEGMENTS",
     "FACINGS",
+    "FACING_MARGIN",
     "JOINTS",
     "JOINT_POINTS",
     "MOTION_PLANES",
+    "QUALITY_CHECKS",
     "QUANTITIES",
     "REGIONS",
+    "REGION_LEVELS",
     "REGION_POINTS",
+    "RELATIVE_ANGLES",
     "REPETITION_COLUMNS",
+    "SEGMENTAL_LIMITS_DEG",
+    "SEGMENT_LENGTH_FACTOR",
+    "UNWRAPPED_OF",
     "VIEWS",
+    "WINDOW_S",
+    "FrameOrientation",
     "Quantity",
     "Repetition",
     "RepetitionParams",
@@ -55,6 +72,7 @@ __all__ = [
     "angular_acceleration",
     "angular_velocity",
     "compute_kinematics",
+    "detect_frame_orientations",
     "detect_orientations",
     "detect_view",
     "find_repetitions",
@@ -67,5 +85,6 @@ __all__ = [
     "time_derivative",
     "unwrap_angles",
     "unwrap_time",
+    "validity",
     "wrap",
 ]

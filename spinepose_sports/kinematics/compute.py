@@ -9,8 +9,8 @@ import numpy as np
 import xarray as xr
 
 from ..data import append_log, track_id_of, validate_poses
-from ..skeleton import SPINE_LEVELS, SPINE_SEGMENTS
-from .angles import time_derivative, to_y_up
+from ..skeleton import MIN_KEYPOINT_CONFIDENCE, SPINE_CHAIN_INDICES, SPINE_LEVELS, SPINE_SEGMENTS
+from .angles import time_derivative, to_y_up, unwrap_time
 from .cycles import (
     REPETITION_COLUMNS,
     REPETITION_DESCRIPTIONS,
@@ -19,7 +19,9 @@ from .cycles import (
     find_repetitions,
     phase_labels,
 )
+from .facing import FrameOrientation, detect_frame_orientations, orientation_vars
 from .halpe import BODY_SEGMENTS, JOINTS, halpe_angles
+from .quality import QUALITY_CHECKS, quality_flags
 from .quantities import (
     DIFFERENTIATED,
     acceleration_name,
@@ -27,33 +29,46 @@ from .quantities import (
     units_of,
     velocity_name,
 )
-from .spine import DEFAULT_N_ARC, REGIONS, spine_angles
-from .view import TrackOrientation, ViewArg, detect_orientations
+from .spine import DEFAULT_N_ARC, REGIONS, SpineAngles, spine_angles
+from .view import ViewArg
 
 KINEMATICS_DS_TYPE = "kinematics"
 #: The scalar (time, individual) variables and the label used for them in tables.
-SCALAR_LABELS: dict[str, str] = {"trunk_flexion": "trunk", "pelvis_tilt": "pelvis"}
+SCALAR_LABELS: dict[str, str] = {
+    "trunk_flexion": "trunk",
+    "trunk_flexion_unwrapped": "trunk",
+    "pelvis_tilt": "pelvis",
+    "pelvis_tilt_unwrapped": "pelvis",
+    "spine_bend": "spine",
+}
 #: Label dim of each (time, label, individual) variable.
 LABEL_DIMS: dict[str, str] = {
     "segment_angle": "segment",
+    "segment_angle_unwrapped": "segment",
     "segmental_angle": "level",
     "regional_angle": "region",
     "curvature": "level",
     "flexion_curve": "arc",
     "joint_angle": "joint",
     "halpe_segment_angle": "body_segment",
+    "halpe_segment_angle_unwrapped": "body_segment",
 }
 
 
-def _arrays(poses: xr.Dataset, min_confidence: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """``(T, N, 37, 2)`` px and ``(T, N, 37)`` confidence; low-confidence points -> NaN."""
+def _arrays(
+    poses: xr.Dataset, min_confidence: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(T, N, 37, 2)`` px with low-confidence points NaN, ``(T, N, 37)`` confidence and
+    ``(T, N)`` bool: the track is seen in the frame (any point, whatever its confidence)."""
     xy = poses["position"].transpose("time", "individual", "keypoint", "space").values
     conf = poses["confidence"].transpose("time", "individual", "keypoint").values
     xy = np.asarray(xy, dtype=np.float64).copy()
     conf = np.asarray(conf, dtype=np.float64)
+    present = np.isfinite(xy).all(axis=-1).any(axis=-1)
     if min_confidence is not None:
-        xy[~(conf >= min_confidence)] = np.nan
-    return xy, conf
+        with np.errstate(invalid="ignore"):
+            xy[~(conf >= min_confidence)] = np.nan
+    return xy, conf, present
 
 
 def _tl(a: np.ndarray) -> np.ndarray:
@@ -61,60 +76,64 @@ def _tl(a: np.ndarray) -> np.ndarray:
     return np.moveaxis(a, 1, 2)
 
 
-def _orientation_vars(orient: Sequence[TrackOrientation]) -> dict[str, Any]:
-    def var(values: list[str], description: str) -> tuple[Any, ...]:
-        return ("individual", np.array(values, dtype=str), {"description": description})
-
-    return {
-        "view": var([o.view for o in orient], "left_side, right_side, front or back"),
-        "facing": var(
-            [o.facing for o in orient],
-            "image direction (left/right) of positive in-plane angles: the athlete's front "
-            "in side views, the athlete's right side in front/back views",
-        ),
-        "motion_plane": var(
-            [o.motion_plane for o in orient],
-            "what the in-plane spine angles measure: flexion-extension (side views) or "
-            "lateral-bending (front/back views)",
-        ),
-        "view_source": var([o.view_source for o in orient], "user, body or default"),
-        "facing_source": var([o.facing_source for o in orient], "user, body or default"),
-    }
-
-
 def _angle_vars(
-    xy_up: np.ndarray, orient: Sequence[TrackOrientation], n_arc: int
-) -> tuple[dict[str, Any], np.ndarray]:
-    sign = np.array([o.sign for o in orient])
-    flip = np.array([-1.0 if (o.is_side and o.facing == "left") else 1.0 for o in orient])
-    sp = spine_angles(xy_up, sign, n_arc)
-    joints, segs = halpe_angles(xy_up, flip)
+    xy_up: np.ndarray, orient: FrameOrientation, n_arc: int
+) -> tuple[dict[str, Any], SpineAngles]:
+    sp = spine_angles(xy_up, orient.sign, n_arc)
+    joints, segs, segs_u = halpe_angles(xy_up, orient.flip)
+    tn = ("time", "individual")
     return {
         "segment_angle": (("time", "segment", "individual"), _tl(sp.segment)),
+        "segment_angle_unwrapped": (("time", "segment", "individual"), _tl(sp.segment_unwrapped)),
         "segmental_angle": (("time", "level", "individual"), _tl(sp.segmental)),
         "regional_angle": (("time", "region", "individual"), _tl(sp.regional)),
-        "trunk_flexion": (("time", "individual"), sp.trunk),
-        "pelvis_tilt": (("time", "individual"), sp.pelvis),
+        "spine_bend": (tn, sp.bend),
+        "trunk_flexion": (tn, sp.trunk),
+        "trunk_flexion_unwrapped": (tn, sp.trunk_unwrapped),
+        "pelvis_tilt": (tn, sp.pelvis),
+        "pelvis_tilt_unwrapped": (tn, sp.pelvis_unwrapped),
         "flexion_curve": (("time", "arc", "individual"), _tl(sp.flexion_curve)),
         "curvature": (("time", "level", "individual"), _tl(sp.curvature)),
-        "spine_length": (("time", "individual"), sp.spine_length),
+        "spine_length": (tn, sp.spine_length),
         "joint_angle": (("time", "joint", "individual"), _tl(joints)),
         "halpe_segment_angle": (("time", "body_segment", "individual"), _tl(segs)),
-    }, sp.arc
+        "halpe_segment_angle_unwrapped": (
+            ("time", "body_segment", "individual"), _tl(segs_u)),
+    }, sp
+
+
+def _quality_vars(
+    xy: np.ndarray, present: np.ndarray, sp: SpineAngles, orient: FrameOrientation
+) -> dict[str, Any]:
+    chain_ok = np.isfinite(xy[:, :, list(SPINE_CHAIN_INDICES)]).all(axis=-1)
+    flags, valid = quality_flags(
+        chain_ok, present, sp.segmental, sp.segment_length, orient.uncertain
+    )
+    return {
+        "valid": (("time", "individual"), valid, {
+            "units": "1",
+            "description": "the frame passes every quality check (see quality_flags); "
+                           "summaries, ROM and repetitions use valid frames only"}),
+        "quality_flags": (("time", "quality_check", "individual"), np.moveaxis(flags, 1, 2), {
+            "units": "1",
+            "description": "failed quality checks per frame: " + ", ".join(QUALITY_CHECKS)}),
+    }
 
 
 def add_derivatives(kin: xr.Dataset, names: Sequence[str] = DIFFERENTIATED) -> xr.Dataset:
     """Add ``<name>_velocity`` (deg/s) and ``<name>_acceleration`` (deg/s^2) variables.
 
     Derivatives along ``time`` with the real time coordinate (s), NaN-aware (see
-    :func:`~spinepose_sports.kinematics.angles.time_derivative`).
+    :func:`~spinepose_sports.kinematics.angles.time_derivative`), of the series unwrapped
+    over time (so a value crossing ±180 has no 360° jump in its velocity).
     """
     out = kin.copy()
     t = kin["time"].values
     for name in names:
         da = kin[name]
         axis = da.dims.index("time")
-        vel = np.moveaxis(time_derivative(np.moveaxis(da.values, axis, 0), t), 0, axis)
+        base = unwrap_time(np.moveaxis(da.values, axis, 0))
+        vel = np.moveaxis(time_derivative(base, t), 0, axis)
         acc = np.moveaxis(time_derivative(np.moveaxis(vel, axis, 0), t), 0, axis)
         for new, values in ((velocity_name(name), vel), (acceleration_name(name), acc)):
             out[new] = (da.dims, values)
@@ -155,13 +174,15 @@ def _track_repetitions(
     rows: list[dict[str, Any]] = []
     lumbar_all = kin["regional_angle"].sel(region="lumbar")
     for j, ind in enumerate(kin["individual"].values):
-        values = signal.sel(individual=ind).values
+        valid = _valid_of(kin, str(ind))
+        values = np.where(valid, signal.sel(individual=ind).values, np.nan)
         reps = find_repetitions(values, t, params)
-        lumbar = lumbar_all.sel(individual=ind).values
-        pelvis = kin["pelvis_tilt"].sel(individual=ind).values
+        lumbar = np.where(valid, lumbar_all.sel(individual=ind).values, np.nan)
+        pelvis = np.where(valid, kin["pelvis_tilt"].sel(individual=ind).values, np.nan)
         for k, rep in enumerate(reps, start=1):
             row: dict[str, Any] = {"track": str(ind), "number": k}
             row.update(describe_repetition(rep, t, values, lumbar, pelvis))
+            row["n_valid_frames"] = float(valid[rep.start : rep.end + 1].sum())
             rows.append(row)
         numbers[:, j], phases[:, j] = phase_labels(reps, n_t)
     return rows, numbers, phases.astype(str)
@@ -188,10 +209,17 @@ def add_repetitions(kin: xr.Dataset, params: RepetitionParams | None = None) -> 
     return append_log(out, "add_repetitions", **params.as_dict())
 
 
+def _valid_of(kin: xr.Dataset, ind: str) -> np.ndarray:
+    """``(T,)`` bool validity of one track (all True for datasets without ``valid``)."""
+    if "valid" not in kin:
+        return np.ones(kin.sizes["time"], bool)
+    return np.asarray(kin["valid"].sel(individual=ind).values, dtype=bool)
+
+
 def _repetition_units(column: str) -> str:
     if column.endswith("_s"):
         return "s"
-    return "1" if ("ratio" in column or "share" in column) else "deg"
+    return "1" if ("ratio" in column or "share" in column or column.startswith("n_")) else "deg"
 
 
 def _repetition_vars(
@@ -241,19 +269,23 @@ def detect_view(
     *,
     view: ViewArg = "auto",
     facing: ViewArg = "auto",
-    min_confidence: float | None = None,
+    min_confidence: float | None = MIN_KEYPOINT_CONFIDENCE,
 ) -> xr.Dataset:
-    """View and facing of every track, without computing any angle.
+    """View and facing of every track and frame, without computing any angle.
 
-    Returns a Dataset over ``individual`` with the string variables ``view``, ``facing``,
-    ``motion_plane``, ``view_source`` and ``facing_source`` (the same as in
-    :func:`compute_kinematics`).  Arguments as in :func:`compute_kinematics`.
+    Returns a Dataset over ``time`` and ``individual`` with the orientation variables of
+    :func:`compute_kinematics` (``view``, ``facing``, ``motion_plane``, ``view_source``,
+    ``facing_source`` per track; ``view_per_frame``, ``facing_per_frame``,
+    ``motion_plane_per_frame``, ``facing_sign``, ``facing_uncertain`` per frame).
+    Arguments as in :func:`compute_kinematics`.
     """
     validate_poses(poses)
-    xy, conf = _arrays(poses, min_confidence)
+    xy, conf, _ = _arrays(poses, min_confidence)
     individuals = [str(i) for i in poses["individual"].values]
-    orient = detect_orientations(xy, conf, individuals, view, facing)
-    return xr.Dataset(_orientation_vars(orient), coords={"individual": individuals})
+    time_s = np.asarray(poses["time"].values, dtype=np.float64)
+    orient = detect_frame_orientations(xy, conf, time_s, individuals, view, facing)
+    coords = {"time": time_s, "individual": individuals}
+    return xr.Dataset(orientation_vars(orient), coords=coords)
 
 
 def _coords(poses: xr.Dataset, arc: np.ndarray) -> dict[str, Any]:
@@ -263,6 +295,7 @@ def _coords(poses: xr.Dataset, arc: np.ndarray) -> dict[str, Any]:
         "segment": list(SPINE_SEGMENTS),
         "level": list(SPINE_LEVELS),
         "region": list(REGIONS),
+        "quality_check": list(QUALITY_CHECKS),
         "arc": arc,
         "joint": list(JOINTS),
         "body_segment": list(BODY_SEGMENTS),
@@ -279,7 +312,7 @@ def compute_kinematics(
     *,
     view: ViewArg = "auto",
     facing: ViewArg = "auto",
-    min_confidence: float | None = None,
+    min_confidence: float | None = MIN_KEYPOINT_CONFIDENCE,
     n_arc: int = DEFAULT_N_ARC,
     repetitions: RepetitionParams | None = None,
     detect_repetitions: bool = True,
@@ -287,29 +320,33 @@ def compute_kinematics(
     """Spine and Halpe-26 kinematics of every track (see docs/kinematics.md).
 
     poses: a poses dataset (``position (time, space, keypoint, individual)`` px).
-    view / facing: ``"auto"`` (from the body), a value for all tracks, or a mapping
-    ``{individual: value}``; see :mod:`spinepose_sports.kinematics.view`.
-    min_confidence: points below it are treated as missing (NaN).
+    view / facing: ``"auto"`` (from the body, frame by frame), a value for all tracks, or
+    a mapping ``{individual: value}``; see :mod:`spinepose_sports.kinematics.facing`.
+    min_confidence: points below it are treated as missing (NaN), whatever smoothing ran
+    before; default :data:`~spinepose_sports.skeleton.MIN_KEYPOINT_CONFIDENCE`; None
+    keeps every point.
     n_arc: samples of the flexion curve along the normalised arc length.
     repetitions / detect_repetitions: repetition detection parameters / switch.
 
     Returns a Dataset with dims ``time``, ``segment`` (9), ``level`` (8), ``region`` (3),
-    ``arc``, ``joint`` (10), ``body_segment`` (14), ``individual`` (and ``rep``); every
-    variable has ``units`` and ``description`` attrs; the poses' attrs are kept, with
-    ``ds_type = "kinematics"`` and the log extended.
+    ``arc``, ``joint`` (10), ``body_segment`` (14), ``quality_check`` (4), ``individual``
+    (and ``rep``); every variable has ``units`` and ``description`` attrs; the poses'
+    attrs are kept, with ``ds_type = "kinematics"`` and the log extended.
     """
     validate_poses(poses)
-    xy, conf = _arrays(poses, min_confidence)
+    xy, conf, present = _arrays(poses, min_confidence)
     individuals = [str(i) for i in poses["individual"].values]
-    orient = detect_orientations(xy, conf, individuals, view, facing)
-    variables, arc = _angle_vars(to_y_up(xy), orient, n_arc)
-    kin = xr.Dataset(variables, coords=_coords(poses, arc), attrs=dict(poses.attrs))
+    time_s = np.asarray(poses["time"].values, dtype=np.float64)
+    orient = detect_frame_orientations(xy, conf, time_s, individuals, view, facing)
+    variables, sp = _angle_vars(to_y_up(xy), orient, n_arc)
+    kin = xr.Dataset(variables, coords=_coords(poses, sp.arc), attrs=dict(poses.attrs))
     kin["time"].attrs["units"] = "s"
     kin["arc"].attrs.update(units="1", description="normalised arc length, pelvis 0 to head 1")
     for name in variables:
         _set_meta(kin, name)
     kin = add_derivatives(kin)
-    for name, value in _orientation_vars(orient).items():
+    extra = {**orientation_vars(orient), **_quality_vars(xy, present, sp, orient)}
+    for name, value in extra.items():
         kin[name] = value
     kin.attrs["ds_type"] = KINEMATICS_DS_TYPE
     kin = append_log(

@@ -226,6 +226,7 @@ REPETITION_DESCRIPTIONS: dict[str, str] = {
     "lumbar_share": "lumbar_change / (lumbar_change + pelvis_rotation)",
     "lumbar_share_early": "lumbar share over the first half (in time) of start -> peak",
     "lumbar_share_late": "lumbar share over the second half (in time) of start -> peak",
+    "n_valid_frames": "valid frames from start to end (repetitions use valid frames only)",
 }
 REPETITION_COLUMNS: tuple[str, ...] = tuple(REPETITION_DESCRIPTIONS)
 

@@ -2,9 +2,10 @@
 
 Sports2D works in a y-up frame, anticlockwise positive, after mirroring the x axis of an
 athlete who faces image left, so that every athlete is measured as if facing image right
-("body frame").  Here the mirroring is decided once per track by its orientation
-(:mod:`.view`): ``flip = -1`` for a side view facing left, ``+1`` otherwise (front and back
-views are measured unmirrored).  As in Sports2D, the pelvis, trunk and shoulders segment
+("body frame").  Here the mirroring is decided frame by frame by the track's orientation
+(:mod:`.facing`): ``flip = -1`` for a side view facing left, ``+1`` otherwise (front and
+back views are measured unmirrored), NaN in a side view whose facing is unknown (the
+body-frame angles of that frame are NaN).  As in Sports2D, the pelvis, trunk and shoulders segment
 angles are measured in the unmirrored image frame, and the pelvis and shoulders angles
 are axes (period 180°, wrapped into (-90, 90]).
 
@@ -131,22 +132,33 @@ def segment_angle_raw(xy_body: np.ndarray, xy_image: np.ndarray, segment: str) -
 
 
 def body_frame(xy_up: np.ndarray, flip: np.ndarray) -> np.ndarray:
-    """Mirror x of tracks with ``flip`` -1: ``(T, N, 37, 2)`` -> same shape."""
+    """Mirror x where ``flip`` is -1 (NaN where it is NaN): ``(T, N, 37, 2)`` -> same shape.
+
+    flip: ``(N,)`` per track or ``(T, N)`` per frame.
+    """
+    f = np.asarray(flip, dtype=np.float64)
+    f = np.broadcast_to(f[None, :] if f.ndim == 1 else f, xy_up.shape[:2])
     out = xy_up.copy()
-    out[..., 0] *= np.asarray(flip, dtype=np.float64)[None, :, None]
+    out[..., 0] *= f[..., None]
     return out
 
 
-def halpe_angles(xy_up: np.ndarray, flip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Joint angles ``(T, N, 10)`` and segment angles ``(T, N, 14)``, deg, unwrapped.
+def halpe_angles(
+    xy_up: np.ndarray, flip: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Joint angles ``(T, N, 10)``, segment angles ``(T, N, 14)`` and the segment angles
+    unwrapped over time ``(T, N, 14)``, deg.
 
-    xy_up: ``(T, N, 37, 2)`` px, y up; flip: ``(N,)`` -1 for tracks seen from the side
-    facing image left, +1 otherwise.  Order: :data:`JOINTS`, :data:`BODY_SEGMENTS`.
+    xy_up: ``(T, N, 37, 2)`` px, y up; flip: ``(N,)`` or ``(T, N)``: -1 where seen from
+    the side facing image left, +1 otherwise, NaN where unknown.  Joint angles (relative)
+    are in (-180, 180] and never unwrapped; segment angles in (-180, 180] ((-90, 90] for
+    the axes).  Order: :data:`JOINTS`, :data:`BODY_SEGMENTS`.
     """
     xy_body = body_frame(xy_up, flip)
     joints = np.stack([joint_angle_raw(xy_body, j) for j in JOINTS], axis=-1)
-    segs = []
+    segs, unwrapped = [], []
     for name in BODY_SEGMENTS:
         raw = segment_angle_raw(xy_body, xy_up, name)
-        segs.append(unwrap_time(raw, 180.0 if name in AXIS_SEGMENTS else 360.0))
-    return unwrap_time(joints), np.stack(segs, axis=-1)
+        segs.append(raw)
+        unwrapped.append(unwrap_time(raw, 180.0 if name in AXIS_SEGMENTS else 360.0))
+    return joints, np.stack(segs, axis=-1), np.stack(unwrapped, axis=-1)

@@ -17,9 +17,12 @@ from ..data import load_netcdf, save_netcdf, track_id_of
 from ..results import ANGLES_FILE, KINEMATICS_FILE, REPETITIONS_FILE, SUMMARY_FILE, atomic_path
 from .compute import KINEMATICS_DS_TYPE, LABEL_DIMS, SCALAR_LABELS
 from .cycles import REPETITION_COLUMNS
+from .quality import QUALITY_CHECKS, reason_strings
 from .quantities import ANGLE_VARIABLES, units_of
 
-TABLE_COLUMNS: tuple[str, ...] = ("time_s", "frame", "track", "quantity", "label", "value", "units")
+TABLE_COLUMNS: tuple[str, ...] = (
+    "time_s", "frame", "track", "quantity", "label", "value", "units", "valid", "quality",
+)
 
 
 def _base_name(name: str) -> str:
@@ -45,13 +48,29 @@ def _track_ids(kin: xr.Dataset) -> np.ndarray:
     return np.array([track_id_of(i) for i in kin["individual"].values], dtype=np.int64)
 
 
+def validity(kin: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """``valid (T, N)`` bool and ``quality (T, N)`` str (failed checks joined by ``;``).
+
+    Datasets without the quality variables (older files) count every frame as valid.
+    """
+    shape = (kin.sizes["time"], kin.sizes["individual"])
+    if "valid" not in kin:
+        return np.ones(shape, bool), np.full(shape, "", dtype=object).astype(str)
+    valid = np.asarray(kin["valid"].transpose("time", "individual").values, dtype=bool)
+    flags = kin["quality_flags"].transpose("time", "individual", "quality_check")
+    flags = flags.sel(quality_check=list(QUALITY_CHECKS)).values.astype(bool)
+    return valid, reason_strings(flags)
+
+
 def kinematics_table(kin: xr.Dataset, quantities: Sequence[str] = ANGLE_VARIABLES) -> pd.DataFrame:
     """Tidy table: one row per (frame, track, quantity, label) with a value.
 
     Columns :data:`TABLE_COLUMNS`: ``time_s`` (s), ``frame`` (video frame index),
     ``track`` (integer track id), ``quantity`` (variable name), ``label`` (segment, level,
-    region, joint, body segment, arc position, or ``trunk``/``pelvis``), ``value``,
-    ``units``.  NaN values are left out.  Rows are ordered by time, track, quantity, label.
+    region, joint, body segment, arc position, or ``trunk``/``pelvis``/``spine``),
+    ``value``, ``units``, ``valid`` (1 when the frame passes every quality check, else 0)
+    and ``quality`` (the failed checks, ``;``-separated, empty when valid).  NaN values
+    are left out.  Rows are ordered by time, track, quantity, label.
     """
     time = kin["time"].values
     frame = kin["frame"].values if "frame" in kin.coords else np.arange(time.size)
@@ -87,6 +106,10 @@ def kinematics_table(kin: xr.Dataset, quantities: Sequence[str] = ANGLE_VARIABLE
     df.insert(0, "time_s", time[df["_t"].to_numpy()])
     df.insert(1, "frame", frame[df["_t"].to_numpy()])
     df.insert(2, "track", tracks[df["_n"].to_numpy()] if tracks.size else np.zeros(0, np.int64))
+    valid, quality = validity(kin)
+    t_i, n_i = df["_t"].to_numpy(), df["_n"].to_numpy()
+    df["valid"] = valid[t_i, n_i].astype(np.int8)
+    df["quality"] = quality[t_i, n_i]
     return df[list(TABLE_COLUMNS)]
 
 
@@ -182,25 +205,34 @@ def _track_info(kin: xr.Dataset, ind: str, reps: pd.DataFrame) -> dict[str, Any]
 
 
 def summary_table(kin: xr.Dataset, quantities: Sequence[str] = ANGLE_VARIABLES) -> pd.DataFrame:
-    """Per-track summary: one row per (track, quantity, label).
+    """Per-track summary over the track's **valid** frames: one row per (track, quantity,
+    label).
 
-    Columns: ``track, view, facing, motion_plane, repetitions, mean_repetition_duration_s,
-    mean_repetition_rom, mean_repetition_peak, mean_time_to_peak_s`` (the track's
-    repetitions on the driving signal), then ``quantity, label, units, n_valid, mean, std,
-    min, max, rom`` (max − min over the whole track), ``time_of_min_s, time_of_max_s`` and
-    ``mean_rep_rom`` (this quantity's range within each repetition's trough-to-trough
-    window, averaged).
+    Columns: ``track, view, facing, motion_plane, valid_frames, invalid_frames,
+    repetitions, mean_repetition_duration_s, mean_repetition_rom, mean_repetition_peak,
+    mean_time_to_peak_s`` (the track's repetitions on the driving signal), then
+    ``quantity, label, units, n_valid`` (values used: finite on valid frames),
+    ``n_excluded`` (finite values on invalid frames, left out), ``mean, std, min, max,
+    rom`` (max − min), ``time_of_min_s, time_of_max_s`` and ``mean_rep_rom`` (this
+    quantity's range within each repetition's trough-to-trough window, averaged).
     """
     time = kin["time"].values
     reps = repetitions_table(kin)
     windows = _rep_windows(kin)
+    valid, quality = validity(kin)
     rows: list[dict[str, Any]] = []
     for j, ind in enumerate(str(i) for i in kin["individual"].values):
         info = _track_info(kin, ind, reps)
+        info["valid_frames"] = int(valid[:, j].sum())
+        info["invalid_frames"] = int((quality[:, j] != "").sum())
         for name in quantities:
             values, labels = _as_tln(kin, name)
-            a = values[:, :, j]
+            raw = values[:, :, j]
+            a = np.where(valid[:, j, None], raw, np.nan)
             stats = _nanstats(a, time)
+            n_used = stats.pop("n_valid")
+            stats = {"n_valid": n_used, "n_excluded": np.isfinite(raw).sum(axis=0) - n_used,
+                     **stats}
             rep_rom = _mean_rep_rom(a, windows[ind])
             for k, label in enumerate(labels):
                 row = dict(info, quantity=name, label=label, units=units_of(name))

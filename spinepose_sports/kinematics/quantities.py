@@ -29,7 +29,9 @@ _SPINE_SIGN = (
     "side views: toward the athlete's front (flexion); front/back views: toward the "
     "athlete's right (right lateral bending)"
 )
-_UNWRAPPED = "first valid value in (-180, 180], then continuous (unwrapped)"
+_RELATIVE = "(-180, 180], never unwrapped"
+_ABSOLUTE = "(-180, 180] (the *_unwrapped variable follows rotations)"
+_UNWRAPPED = "first valid value in (-180, 180], then continuous (unwrapped over time)"
 
 QUANTITIES: dict[str, Quantity] = {
     "segment_angle": Quantity(
@@ -37,9 +39,18 @@ QUANTITIES: dict[str, Quantity] = {
         "consecutive spine chain points, proximal -> distal (hip ... head)",
         "segment vertical, distal point above the proximal",
         _SPINE_SIGN,
-        _UNWRAPPED,
+        _ABSOLUTE,
         "all",
         "spine segment orientation from the image vertical (y up)",
+    ),
+    "segment_angle_unwrapped": Quantity(
+        "deg",
+        "as segment_angle",
+        "as segment_angle",
+        _SPINE_SIGN,
+        _UNWRAPPED,
+        "all",
+        "segment_angle unwrapped over time: counts whole turns (a somersault adds 360)",
     ),
     "segmental_angle": Quantity(
         "deg",
@@ -47,36 +58,65 @@ QUANTITIES: dict[str, Quantity] = {
         "the two adjacent segments aligned",
         "flexion (side) / right bending (frontal): "
         "the upper segment turned further toward the positive direction",
-        _UNWRAPPED,
+        _RELATIVE,
         "all",
         "intervertebral angle at an interior chain point: theta(next) - theta(previous)",
     ),
     "regional_angle": Quantity(
         "deg",
-        "lumbar hip..spine_03, thoracic spine_03..neck, cervical neck..head",
+        "lumbar: levels spine_01, spine_02, spine_03 (T12/L1); thoracic: spine_04, "
+        "spine_05; cervical: neck (C7), neck_02, neck_03",
         "first and last segment of the region parallel",
         "as segmental_angle",
-        _UNWRAPPED,
+        _RELATIVE,
         "all",
-        "regional angle: theta(last segment) - theta(first segment) of the region",
+        "regional angle: the sum of the region's segmental angles; the three regions "
+        "partition the 8 levels and add up to spine_bend",
+    ),
+    "spine_bend": Quantity(
+        "deg",
+        "all 10 chain points: theta(neck_03-head) - theta(hip-spine_01)",
+        "first and last segment parallel",
+        "as segmental_angle",
+        _RELATIVE,
+        "all",
+        "whole-chain bend: the sum of the 8 segmental angles (= lumbar + thoracic + cervical)",
     ),
     "trunk_flexion": Quantity(
         "deg",
         "hip -> neck",
         "hip-neck line vertical, neck above hip",
         _SPINE_SIGN,
-        _UNWRAPPED,
+        _ABSOLUTE,
         "all",
         "trunk (hip -> neck line) angle from the image vertical",
+    ),
+    "trunk_flexion_unwrapped": Quantity(
+        "deg",
+        "hip -> neck",
+        "as trunk_flexion",
+        _SPINE_SIGN,
+        _UNWRAPPED,
+        "all",
+        "trunk_flexion unwrapped over time: a full somersault reads one turn (360)",
     ),
     "pelvis_tilt": Quantity(
         "deg",
         "hip -> spine_01 (sacral segment)",
         "sacral segment vertical",
         _SPINE_SIGN,
-        _UNWRAPPED,
+        _ABSOLUTE,
         "all",
         "pelvis orientation: the sacral segment hip -> spine_01 from the image vertical",
+    ),
+    "pelvis_tilt_unwrapped": Quantity(
+        "deg",
+        "hip -> spine_01 (sacral segment)",
+        "as pelvis_tilt",
+        _SPINE_SIGN,
+        _UNWRAPPED,
+        "all",
+        "pelvis_tilt unwrapped over time (counts whole turns)",
     ),
     "flexion_curve": Quantity(
         "deg",
@@ -113,7 +153,7 @@ QUANTITIES: dict[str, Quantity] = {
         "ankle: foot perpendicular to shank; knee, hip, elbow: segments aligned; "
         "shoulder: arm hanging along the trunk",
         "flexion / dorsiflexion",
-        _UNWRAPPED,
+        _RELATIVE,
         "side views (sagittal); front/back: image-plane values",
         "Halpe-26 joint angle with Sports2D's definitions (body frame, facing image right)",
     ),
@@ -122,9 +162,18 @@ QUANTITIES: dict[str, Quantity] = {
         "Sports2D segment definitions (see docs/kinematics.md)",
         "segment pointing along +x (horizontal); trunk upright = 90",
         "anticlockwise",
-        "first valid in (-180, 180] ((-90, 90] for pelvis, shoulders), then unwrapped",
+        "(-180, 180] ((-90, 90] for pelvis, shoulders)",
         "side views (pelvis, shoulders: front/back)",
         "Halpe-26 segment angle from the +x axis, anticlockwise (Sports2D)",
+    ),
+    "halpe_segment_angle_unwrapped": Quantity(
+        "deg",
+        "as halpe_segment_angle",
+        "as halpe_segment_angle",
+        "anticlockwise",
+        "first valid in (-180, 180] ((-90, 90] for pelvis, shoulders), then unwrapped",
+        "as halpe_segment_angle",
+        "halpe_segment_angle unwrapped over time (counts whole turns)",
     ),
 }
 
@@ -133,21 +182,38 @@ DIFFERENTIATED: tuple[str, ...] = (
     "segment_angle",
     "segmental_angle",
     "regional_angle",
+    "spine_bend",
     "trunk_flexion",
     "pelvis_tilt",
     "joint_angle",
     "halpe_segment_angle",
 )
+#: Absolute orientations (wrapped) and their unwrapped series.
+UNWRAPPED_OF: dict[str, str] = {
+    "segment_angle": "segment_angle_unwrapped",
+    "trunk_flexion": "trunk_flexion_unwrapped",
+    "pelvis_tilt": "pelvis_tilt_unwrapped",
+    "halpe_segment_angle": "halpe_segment_angle_unwrapped",
+}
+#: Relative angles: always in (-180, 180], never unwrapped.
+RELATIVE_ANGLES: tuple[str, ...] = (
+    "segmental_angle", "regional_angle", "spine_bend", "joint_angle",
+)
 #: Angle variables (tidy table and summary defaults).
 ANGLE_VARIABLES: tuple[str, ...] = (
     "segment_angle",
+    "segment_angle_unwrapped",
     "segmental_angle",
     "regional_angle",
+    "spine_bend",
     "trunk_flexion",
+    "trunk_flexion_unwrapped",
     "pelvis_tilt",
+    "pelvis_tilt_unwrapped",
     "curvature",
     "joint_angle",
     "halpe_segment_angle",
+    "halpe_segment_angle_unwrapped",
 )
 
 

@@ -60,7 +60,9 @@ def postprocess_tracks(
         poses,
         boxes,
         appearance,
-        stitch=StitchParams(max_gap_s=tracks.max_gap) if do_stitch else None,
+        stitch=StitchParams(
+            max_gap_s=tracks.max_gap, min_keypoint_score=config.pose.min_keypoint_confidence
+        ) if do_stitch else None,
         quality=quality_params(config) if do_filter else None,
         select=tracks.athletes,
         names=parse_names(tracks.names) if tracks.names else None,
@@ -105,7 +107,10 @@ def finish_from_poses(
     if config.smoothing.smoothing != "none":
         from ..smoothing import smooth
 
-        analysed = timer.timed("smooth", smooth, poses, method=config.smoothing.smoothing)
+        analysed = timer.timed(
+            "smooth", smooth, poses, method=config.smoothing.smoothing,
+            min_confidence=config.pose.min_keypoint_confidence,
+        )
         save("poses_smoothed", analysed)
     t0 = time.perf_counter()
     made["keypoints_csv"] = save_keypoints_csv(analysed, folder / OUTPUTS["keypoints_csv"]).name
@@ -130,7 +135,7 @@ def _kinematics(
 
     kin = timer.timed(
         "kinematics", compute_kinematics, poses, view=config.kinematics.view,
-        facing=config.kinematics.facing,
+        facing=config.kinematics.facing, min_confidence=config.pose.min_keypoint_confidence,
     )
     t0 = time.perf_counter()
     written = save_kinematics(kin, folder)

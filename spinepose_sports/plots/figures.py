@@ -7,6 +7,7 @@ extension / bending left, pale yellow = neutral, red = flexion / bending right.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -113,6 +114,7 @@ def kinematogram_figure(
         )
     )
     _add_rep_bands(fig, repetitions, fill=False)
+    add_quality_bands(fig, kin, individual)
     fig.update_layout(
         title=f"spine kinematogram: segmental angle ({angle_word(kin, individual)}) of "
         f"{individual}",
@@ -122,6 +124,58 @@ def kinematogram_figure(
         margin={"l": 130, "r": 20, "t": 60, "b": 50},
     )
     return fig
+
+
+#: Grey veil over the stretches whose frames fail a kinematics quality check.
+INVALID_BAND = "rgba(128,128,128,0.45)"
+#: At most this many greyed stretches / facing labels per figure (merged beyond).
+MAX_BANDS = 150
+
+
+def _runs(values: np.ndarray) -> list[tuple[int, int, object]]:
+    """Half-open runs ``(start, stop, value)`` of equal consecutive values of ``(T,)``."""
+    if values.size == 0:
+        return []
+    change = np.flatnonzero(values[1:] != values[:-1]) + 1
+    edges = [0, *change.tolist(), values.size]
+    return [(a, b, values[a]) for a, b in itertools.pairwise(edges)]
+
+
+def _merged(runs: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """Merge the closest neighbouring runs until at most ``limit`` remain."""
+    runs = list(runs)
+    while len(runs) > limit:
+        gaps = [runs[i + 1][0] - runs[i][1] for i in range(len(runs) - 1)]
+        i = int(np.argmin(gaps))
+        runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
+    return runs
+
+
+def add_quality_bands(fig: go.Figure, kin: xr.Dataset, individual: str) -> None:
+    """Grey (not hide) the stretches of ``individual`` whose frames are invalid
+    (``valid`` False) and label the facing over time (``facing_per_frame``: a turning
+    athlete shows "faces right", "faces left", "facing?" where uncertain)."""
+    t = kin["time"].values
+    if t.size == 0:
+        return
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    if "valid" in kin:
+        valid = kin["valid"].sel(individual=individual).values.astype(bool)
+        seen = kin["quality_flags"].sel(individual=individual).any("quality_check").values
+        bad = [(a, b) for a, b, v in _runs(~valid & seen) if v]
+        for a, b in _merged(bad, MAX_BANDS):
+            fig.add_vrect(x0=float(t[a]) - dt / 2, x1=float(t[b - 1]) + dt / 2,
+                          fillcolor=INVALID_BAND, line_width=0, layer="above")
+    if "facing_per_frame" in kin:
+        facing = kin["facing_per_frame"].sel(individual=individual).values.astype(str)
+        uncertain = kin["facing_uncertain"].sel(individual=individual).values.astype(bool)
+        label = np.where(uncertain, "facing?", np.where(facing == "", "", "faces " + facing))
+        runs = [(a, b, v) for a, b, v in _runs(label) if v]
+        for a, b, v in runs[:MAX_BANDS]:
+            fig.add_vrect(x0=float(t[a]) - dt / 2, x1=float(t[b - 1]) + dt / 2,
+                          fillcolor="rgba(0,0,0,0)", line_width=0, layer="above",
+                          annotation_text=str(v), annotation_position="bottom left",
+                          annotation_font_size=9)
 
 
 def _add_rep_bands(fig: go.Figure, reps: pd.DataFrame | None, *, fill: bool = True) -> None:

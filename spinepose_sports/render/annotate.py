@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..skeleton import KEYPOINT_NAMES, LINK_INDICES, SPINE_CHAIN_INDICES, SPINE_LINKS, side_of
+from ..skeleton import (
+    KEYPOINT_NAMES,
+    LINK_INDICES,
+    MIN_KEYPOINT_CONFIDENCE,
+    SPINE_CHAIN_INDICES,
+    SPINE_LINKS,
+    side_of,
+)
 from .colors import DEFAULT_ANGLE_RANGE_DEG
 from .hud import draw_readout, put_text, text_size
 from .spine import chain_point_angles, draw_spine_curve
@@ -38,6 +45,8 @@ TRACK_PALETTE: tuple[tuple[int, int, int], ...] = tuple(
     _hue_bgr(20 + i * _GOLDEN_ANGLE_DEG) for i in range(12)
 )
 SPINE_COLOR = (60, 60, 255)  # BGR red: the spine chain stands out from the limbs
+#: Spine and readout accent of a frame whose kinematics fail a quality check.
+INVALID_COLOR = (150, 150, 150)
 LEFT_COLOR = (255, 160, 60)  # BGR blue-ish
 RIGHT_COLOR = (60, 200, 255)  # BGR orange
 CENTER_COLOR = (230, 230, 230)
@@ -104,22 +113,28 @@ class FrameAngles:
     """The angles shown for the athletes of one frame (deg, NaN where unknown).
 
     segmental: ``(n, 8)`` segmental angle per level (spine_01 ... neck_03); trunk: ``(n,)``
-    trunk flexion; regional: ``(n, 3)`` lumbar, thoracic, cervical.
+    trunk flexion; regional: ``(n, 3)`` lumbar, thoracic, cervical; valid: ``(n,)`` bool,
+    False where the frame fails a kinematics quality check (drawn greyed), or None.
     """
 
     segmental: np.ndarray
     trunk: np.ndarray
     regional: np.ndarray
+    valid: np.ndarray | None = None
+
+    def is_valid(self, i: int) -> bool:
+        return self.valid is None or bool(self.valid[i])
 
     def readout_rows(self, i: int) -> list[tuple[str, float]]:
         """The readout of athlete ``i``: ``[(name, deg), ...]``."""
         lumbar, thoracic, cervical = (float(v) for v in self.regional[i])
-        return [
+        rows = [
             ("trunk", float(self.trunk[i])),
             ("lumbar", lumbar),
             ("thoracic", thoracic),
             ("cervical", cervical),
         ]
+        return rows if self.is_valid(i) else [*rows, ("flagged", float("nan"))]
 
 
 def draw_skeleton(
@@ -128,15 +143,17 @@ def draw_skeleton(
     score: np.ndarray,
     style: DrawStyle,
     *,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     segmental_deg: np.ndarray | None = None,
     angle_limit_deg: float = DEFAULT_ANGLE_RANGE_DEG,
+    spine_color: tuple[int, int, int] = SPINE_COLOR,
 ) -> None:
     """Draw one person's 37-point skeleton on ``image`` in place.
 
     xy: ``(37, 2)`` px (NaN where missing); score: ``(37,)``.  Limbs are thin and coloured
     by side; the spine chain (pelvis to head) is a thick smooth curve on top, coloured by
-    ``segmental_deg`` (``(8,)`` deg, one per level) when given, red otherwise.
+    ``segmental_deg`` (``(8,)`` deg, one per level) when given, ``spine_color`` otherwise
+    (red; grey for a frame that fails a quality check).
     """
     visible = _visible(xy, score, min_score)
     for a, b in LINK_INDICES:
@@ -149,7 +166,7 @@ def draw_skeleton(
     chain = np.asarray(xy, dtype=np.float64)[list(SPINE_CHAIN_INDICES)].copy()
     chain[~visible[list(SPINE_CHAIN_INDICES)]] = np.nan
     if segmental_deg is None:
-        _draw_plain_spine(image, chain, style)
+        _draw_plain_spine(image, chain, style, spine_color)
     else:
         draw_spine_curve(
             image,
@@ -160,17 +177,20 @@ def draw_skeleton(
         )
 
 
-def _draw_plain_spine(image: np.ndarray, chain: np.ndarray, style: DrawStyle) -> None:
-    """The spine chain as a smooth curve in :data:`SPINE_COLOR` (no angles known)."""
+def _draw_plain_spine(
+    image: np.ndarray, chain: np.ndarray, style: DrawStyle,
+    color: tuple[int, int, int] = SPINE_COLOR,
+) -> None:
+    """The spine chain as a smooth curve in one colour (no angles known, or greyed)."""
     from .spine import catmull_rom
 
     pts = chain[np.isfinite(chain).all(axis=1)]
     if len(pts) < 2:
         return
     curve = np.round(catmull_rom(pts)[0]).astype(np.int32).reshape(-1, 1, 2)
-    cv2.polylines(image, [curve], False, SPINE_COLOR, style.spine_px, cv2.LINE_AA)
+    cv2.polylines(image, [curve], False, color, style.spine_px, cv2.LINE_AA)
     for p in pts:
-        cv2.circle(image, _pt(p), style.point_radius_px, SPINE_COLOR, -1, cv2.LINE_AA)
+        cv2.circle(image, _pt(p), style.point_radius_px, color, -1, cv2.LINE_AA)
 
 
 def draw_label(
@@ -206,7 +226,7 @@ def annotate_frame(
     xy: np.ndarray | None = None,
     score: np.ndarray | None = None,
     *,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     names: dict[int, str] | None = None,
     draw_boxes: bool = True,
     angles: FrameAngles | None = None,
@@ -220,7 +240,9 @@ def annotate_frame(
     image: ``uint8 (H, W, 3)`` BGR; xyxy: ``(n, 4)`` px; track_ids: ``(n,)``;
     xy: ``(n, 37, 2)`` px or None; score: ``(n, 37)`` or None; names: optional athlete
     names by track id (shown instead of ``#id``); angles: the athletes' angles, which
-    colour the spine curves and fill the readouts (``readout=False``: no readout).
+    colour the spine curves and fill the readouts (``readout=False``: no readout); an
+    athlete whose frame fails a quality check (``angles.valid``) gets a grey spine and a
+    grey, "flagged" readout.
     ``in_place``: draw on ``image`` itself (it must be C-contiguous) instead of a copy.
     """
     out = image if in_place else np.ascontiguousarray(image).copy()
@@ -232,7 +254,8 @@ def annotate_frame(
         if draw_boxes:
             draw_box(out, xyxy[i], color, style)
         if xy is not None and score is not None:
-            seg = None if angles is None else angles.segmental[i]
+            ok = angles is None or angles.is_valid(i)
+            seg = None if angles is None or not ok else angles.segmental[i]
             draw_skeleton(
                 out,
                 xy[i],
@@ -241,6 +264,7 @@ def annotate_frame(
                 min_score=min_score,
                 segmental_deg=seg,
                 angle_limit_deg=angle_limit_deg,
+                spine_color=SPINE_COLOR if ok else INVALID_COLOR,
             )
         if angles is not None and readout:
             rect = draw_readout(
@@ -249,7 +273,7 @@ def annotate_frame(
                 xyxy[i],
                 style.small_font_scale,
                 style.font_thickness,
-                color,
+                color if angles.is_valid(i) else INVALID_COLOR,
                 taken,
             )
             taken.append(rect)

@@ -13,12 +13,12 @@ import numpy as np
 import xarray as xr
 
 from ..data import track_id_of
+from ..kinematics.spine import REGIONS
 from ..skeleton import KEYPOINT_INDEX, SPINE_LEVELS
 from .annotate import FrameAngles
 
 #: The keypoint whose path the motion trail follows (the pelvis).
 TRAIL_KEYPOINT = "hip"
-REGIONS = ("lumbar", "thoracic", "cervical")
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,15 @@ class FrameLookup:
             self.motion_planes = [str(v) for v in kin["motion_plane"].values if str(v)]
         seg = kin["segmental_angle"].sel(level=list(SPINE_LEVELS))
         reg = kin["regional_angle"].sel(region=list(REGIONS))
-        return {
+        out = {
             "segmental": _take(seg.transpose("time", "individual", "level").values, rows),
             "trunk": _take(kin["trunk_flexion"].transpose("time", "individual").values, rows),
             "regional": _take(reg.transpose("time", "individual", "region").values, rows),
         }
+        if "valid" in kin:  # NaN (no kinematics row) counts as valid: nothing to grey
+            valid = kin["valid"].transpose("time", "individual").values.astype(np.float64)
+            out["valid"] = _take(valid, rows) != 0.0
+        return out
 
     @property
     def has_angles(self) -> bool:
@@ -163,6 +167,7 @@ class FrameLookup:
                 segmental=a["segmental"][t][present],
                 trunk=a["trunk"][t][present],
                 regional=a["regional"][t][present],
+                valid=a["valid"][t][present] if "valid" in a else None,
             )
         return FrameOverlayData(
             xyxy=self._xyxy[t][present],

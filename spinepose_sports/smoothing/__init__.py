@@ -112,16 +112,30 @@ def _in_chunks(
     return out_pos, out_conf
 
 
-def smooth(poses: xr.Dataset, method: str | Smoother = "kalman", **params: Any) -> xr.Dataset:
+def smooth(
+    poses: xr.Dataset,
+    method: str | Smoother = "kalman",
+    *,
+    min_confidence: float | None = None,
+    **params: Any,
+) -> xr.Dataset:
     """Smooth a poses dataset in time.
 
     poses: a poses dataset (``position (time, space, keypoint, individual)`` px,
     ``confidence (time, keypoint, individual)``, ``time`` in s).  method, params: see
-    :data:`METHODS` and the strategy classes.  Returns a new dataset of the same schema
-    with the smoothed ``position`` (float32 px, NaN where missing) and ``confidence``, the
-    input untouched, and the method and its parameters appended to ``attrs["log"]``.
+    :data:`METHODS` and the strategy classes.  min_confidence: points below it are missing
+    for the smoother (None: the strategy's default,
+    :data:`~spinepose_sports.skeleton.MIN_KEYPOINT_CONFIDENCE` for every method but
+    ``"none"``, which keeps the raw points); with a strategy object, set it on the object.
+    Returns a new dataset of the same schema with the smoothed ``position`` (float32 px,
+    NaN where missing) and ``confidence``, the input untouched, and the method and its
+    parameters appended to ``attrs["log"]``.
     """
     validate_poses(poses)
+    if min_confidence is not None:
+        if not isinstance(method, str):
+            raise TypeError("min_confidence given with a strategy object: set it on the object")
+        params["min_confidence"] = min_confidence
     smoother = make_smoother(method, **params)
     pos = poses["position"].transpose("time", "space", "keypoint", "individual")
     conf = poses["confidence"].transpose("time", "keypoint", "individual")

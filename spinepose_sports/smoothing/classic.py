@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.signal import butter, filtfilt
 
+from ..skeleton import MIN_KEYPOINT_CONFIDENCE
 from ._base import (
     bounding_confidence,
     check_inputs,
@@ -35,18 +36,30 @@ from ._base import (
 
 @dataclass(frozen=True)
 class NoSmoother:
-    """The identity: returns copies of the inputs (the "raw" baseline)."""
+    """The identity: returns copies of the inputs (the "raw" baseline).
 
+    min_confidence: None (default) keeps every point as it is, confidences included, so
+    that the kinematics (which apply their own ``min_confidence``) see the raw data; a
+    number sets the position of points below it to NaN.
+    """
+
+    min_confidence: float | None = None
     name: ClassVar[str] = "none"
 
     def params(self) -> dict[str, Any]:
-        return {}
+        return {} if self.min_confidence is None else {"min_confidence": self.min_confidence}
 
     def __call__(
         self, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         check_inputs(position, confidence, np.asarray(time_s, dtype=np.float64))
-        return np.array(position, dtype=np.float64), np.array(confidence, dtype=np.float64)
+        pos = np.array(position, dtype=np.float64)
+        conf = np.array(confidence, dtype=np.float64)
+        if self.min_confidence is not None:
+            with np.errstate(invalid="ignore"):
+                low = ~(conf >= self.min_confidence)
+            pos = np.where(low[:, None], np.nan, pos)
+        return pos, conf
 
 
 def _interpolate(
@@ -102,7 +115,7 @@ class ButterworthSmoother:
 
     cutoff_hz: float = 6.0
     order: int = 4
-    min_confidence: float = 0.3
+    min_confidence: float = MIN_KEYPOINT_CONFIDENCE
     max_gap_s: float | None = 0.25
     name: ClassVar[str] = "butterworth"
 
@@ -149,7 +162,7 @@ class OneEuroSmoother:
     min_cutoff_hz: float = 2.0
     beta: float = 0.01
     d_cutoff_hz: float = 1.0
-    min_confidence: float = 0.3
+    min_confidence: float = MIN_KEYPOINT_CONFIDENCE
     max_gap_s: float | None = 0.25
     name: ClassVar[str] = "one-euro"
 
@@ -179,7 +192,7 @@ class OneEuroSmoother:
             if not np.count_nonzero(v):
                 continue
             dt = time_s[t] - last
-            fresh = v & (dt > restart)
+            fresh = v & ((dt > restart) | ~np.isfinite(last))  # first observation: start
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 dx = (z[t] - x_hat) / dt
                 dx_hat = np.where(v, dx_hat + (dx - dx_hat) * (dt / (dt + tau_d)), dx_hat)

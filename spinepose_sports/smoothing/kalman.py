@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
+from ..skeleton import MIN_KEYPOINT_CONFIDENCE
 from ._base import (
     CONFIDENCE_FLOOR,
     bounding_confidence,
@@ -113,7 +114,7 @@ class KalmanSmoother:
     model: str = "cv"
     process_noise: float | None = None
     measurement_noise: float = 3.0
-    min_confidence: float = 0.3
+    min_confidence: float = MIN_KEYPOINT_CONFIDENCE
     max_gap_s: float | None = 0.25
     gate: float | None = 4.0
     recheck: int = 3

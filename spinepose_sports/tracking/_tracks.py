@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ..data import track_id_of
+from ..skeleton import MIN_KEYPOINT_CONFIDENCE
 
 # SpineTrack indices used as the body's anchor: the pelvis point, then the two hips
 HIP, LEFT_HIP, RIGHT_HIP = 19, 11, 12
@@ -95,7 +96,7 @@ def _anchor(centre: np.ndarray, hips: np.ndarray | None) -> np.ndarray:
 def track_arrays(
     boxes: xr.Dataset,
     poses: xr.Dataset | None = None,
-    min_score: float = 0.3,
+    min_score: float = MIN_KEYPOINT_CONFIDENCE,
     with_keypoints: bool = False,
 ) -> TrackArrays:
     """Arrays of ``boxes`` (and of ``poses``, aligned on ``individual``; same time axis).

@@ -1,7 +1,14 @@
-"""Track quality: find tracks that are too short, too small, static or low-confidence.
+"""Track quality: find tracks that are too short, too small, static, low-confidence, or a
+duplicate of another track.
 
-Such tracks are mostly false detections (equipment, posters, shadows) or the last few
-frames of someone leaving. :func:`assess_tracks` measures every track and gives a verdict
+Such tracks are mostly false detections (equipment, posters, shadows), the last few
+frames of someone leaving, or a second box on the same athlete (another class, a loose
+box) that would double the athlete in every table.  A track is a **duplicate** when its
+box overlaps another track's box with an IoU of at least ``duplicate_iou`` for longer
+than a handover (``duplicate_min_s``) and for at least ``duplicate_fraction`` of its own
+frames; of the two, the one seen in fewer frames (then: the lower mean confidence, then:
+the higher id) is the duplicate and is dropped, its report row naming the track it
+duplicates (``duplicate_of``). :func:`assess_tracks` measures every track and gives a verdict
 with its reasons; :func:`filter_tracks` removes the dropped ones from a dataset and
 records what it removed in ``attrs["log"]``. Nothing is removed silently: the table is
 the report.
@@ -18,15 +25,16 @@ import pandas as pd
 import xarray as xr
 
 from ..data import append_log
-from ._tracks import track_arrays
+from ._tracks import TrackArrays, track_arrays
 
-__all__ = ["REASONS", "QualityParams", "assess_tracks", "filter_tracks"]
+__all__ = ["REASONS", "QualityParams", "assess_tracks", "filter_tracks", "find_duplicates"]
 
 MIN_MOTION_UNIT = 0.05
-REASONS = ("too_short", "too_small", "static", "low_confidence", "low_pose_confidence")
+REASONS = ("too_short", "too_small", "static", "low_confidence", "low_pose_confidence",
+           "duplicate")
 COLUMNS = (
     "track", "n_frames", "seen_s", "first_s", "last_s", "duration_s", "height", "motion",
-    "confidence", "pose_confidence", "verdict", "reason",
+    "confidence", "pose_confidence", "duplicate_of", "overlap_s", "verdict", "reason",
 )
 Data = TypeVar("Data", xr.Dataset, xr.DataArray)
 
@@ -43,6 +51,11 @@ class QualityParams:
         jitter of a tiny box does not pass for motion).
     min_confidence: mean detection confidence (0 to 1).
     min_pose_confidence: mean keypoint confidence (0 to 1), with poses only.
+    duplicate_iou: box IoU from which two tracks' boxes are on the same person (None: no
+        duplicate test).
+    duplicate_min_s: the two must overlap so for longer than this (a handover, where the
+        old and the new track briefly share the person, is shorter), s.
+    duplicate_fraction: ... and for at least this share of the duplicate's frames.
     drop: the reasons that drop a track; the other reasons only flag it.
     """
 
@@ -51,6 +64,9 @@ class QualityParams:
     min_motion: float | None = 0.1
     min_confidence: float | None = 0.2
     min_pose_confidence: float | None = None
+    duplicate_iou: float | None = 0.5
+    duplicate_min_s: float = 1.0
+    duplicate_fraction: float = 0.5
     drop: tuple[str, ...] = REASONS
 
     def __post_init__(self) -> None:
@@ -73,6 +89,46 @@ def _motion(values: np.ndarray, unit: float) -> float:
     return float(np.max(hi - lo) / unit)
 
 
+def box_iou(centre: np.ndarray, size: np.ndarray, i: int, j: int) -> np.ndarray:
+    """``(T,)`` IoU of the boxes of tracks i and j (centre/size ``(T, N, 2)`` px); NaN
+    where either is absent."""
+    lo_i, hi_i = centre[:, i] - size[:, i] / 2, centre[:, i] + size[:, i] / 2
+    lo_j, hi_j = centre[:, j] - size[:, j] / 2, centre[:, j] + size[:, j] / 2
+    inter = np.clip(np.minimum(hi_i, hi_j) - np.maximum(lo_i, lo_j), 0, None).prod(-1)
+    union = size[:, i].prod(-1) + size[:, j].prod(-1) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, np.nan)
+
+
+def find_duplicates(tr: TrackArrays, params: QualityParams) -> dict[int, tuple[int, float]]:
+    """Column of each duplicate track -> (column of the track it duplicates, overlap s).
+
+    See the module doc for the rule; chains (a duplicate of a duplicate) point to the
+    track that is kept.
+    """
+    if params.duplicate_iou is None:
+        return {}
+    n = len(tr.individuals)
+    frames = tr.valid.sum(axis=0)
+    conf = np.array([np.nanmean(tr.confidence[tr.valid[:, j], j]) if frames[j] else 0.0
+                     for j in range(n)])
+    rank = sorted(range(n), key=lambda j: (-frames[j], -conf[j], int(tr.ids[j])))
+    out: dict[int, tuple[int, float]] = {}
+    for a_pos, keep in enumerate(rank):
+        if keep in out:
+            continue
+        for dup in rank[a_pos + 1:]:
+            if dup in out or frames[dup] == 0:
+                continue
+            with np.errstate(invalid="ignore"):
+                same = box_iou(tr.centre, tr.size, keep, dup) >= params.duplicate_iou
+            n_same = int(same.sum())
+            if (n_same / tr.fps > params.duplicate_min_s
+                    and n_same >= params.duplicate_fraction * frames[dup]):
+                out[dup] = (keep, n_same / tr.fps)
+    return out
+
+
 def _reasons(row: dict[str, Any], params: QualityParams) -> list[str]:
     tests = [
         ("too_short", params.min_seen_s, row["seen_s"]),
@@ -81,8 +137,9 @@ def _reasons(row: dict[str, Any], params: QualityParams) -> list[str]:
         ("low_confidence", params.min_confidence, row["confidence"]),
         ("low_pose_confidence", params.min_pose_confidence, row["pose_confidence"]),
     ]
-    return [name for name, limit, value in tests
-            if limit is not None and np.isfinite(value) and value < limit]
+    found = [name for name, limit, value in tests
+             if limit is not None and np.isfinite(value) and value < limit]
+    return found + (["duplicate"] if np.isfinite(row["duplicate_of"]) else [])
 
 
 def assess_tracks(
@@ -96,7 +153,9 @@ def assess_tracks(
     Columns: track (id), n_frames, seen_s (n_frames / fps), first_s, last_s, duration_s
     (first to last, s), height (median box height / frame height), motion (box heights),
     confidence (mean box confidence), pose_confidence (mean keypoint confidence, NaN
-    without poses), verdict (``keep``, ``flag`` or ``drop``) and reason (the failed tests,
+    without poses), duplicate_of (the id of the track this one duplicates, else NaN),
+    overlap_s (how long their boxes overlapped, s; NaN when not a duplicate), verdict
+    (``keep``, ``flag`` or ``drop``) and reason (the failed tests,
     ``;``-separated, empty when none). fps defaults to ``boxes.attrs["fps"]``.
     """
     params = params or QualityParams()
@@ -107,6 +166,7 @@ def assess_tracks(
     if poses is not None:
         pose_conf = poses["confidence"].reindex(individual=tr.individuals).mean(
             ("time", "keypoint"), skipna=True).values
+    duplicates = find_duplicates(tr, params)
     rows = []
     for j in range(len(tr.individuals)):
         seen = tr.valid[:, j]
@@ -126,6 +186,8 @@ def assess_tracks(
             "motion": _motion(np.concatenate(parts, axis=1), unit),
             "confidence": float(np.nanmean(tr.confidence[seen, j])) if n else np.nan,
             "pose_confidence": float(pose_conf[j]) if pose_conf is not None else np.nan,
+            "duplicate_of": float(tr.ids[duplicates[j][0]]) if j in duplicates else np.nan,
+            "overlap_s": duplicates[j][1] if j in duplicates else np.nan,
         }
         reasons = _reasons(row, params)
         dropping = [r for r in reasons if r in params.drop]

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import numpy as np
 import xarray as xr
 
+from ..skeleton import MIN_KEYPOINT_CONFIDENCE
 from ._tracks import TrackArrays, appearance_matrix, track_arrays
 from .mapping import apply_mapping
 
@@ -82,7 +83,7 @@ class StitchParams:
     scale_weight: float = 0.5
     gap_weight: float = 0.5
     max_cost: float = 1.0
-    min_keypoint_score: float = 0.3
+    min_keypoint_score: float = MIN_KEYPOINT_CONFIDENCE
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
