@@ -27,6 +27,7 @@ from .motion import (
     jumps_table,
     pelvis_motion,
     segment_lengths,
+    speeds_table,
     to_metres,
 )
 from .scale import (
@@ -56,6 +57,7 @@ __all__ = [
     "pelvis_motion",
     "resolve",
     "segment_lengths",
+    "speeds_table",
     "stature_px",
     "to_metres",
 ]

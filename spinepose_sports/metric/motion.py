@@ -210,6 +210,44 @@ def jumps_table(
     return pd.DataFrame(rows, columns=list(JUMP_COLUMNS))
 
 
+#: Columns of :func:`speeds_table`: (column, variable, space component or None).
+SPEED_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
+    ("pelvis_x_m", "pelvis_position", "x"),
+    ("pelvis_y_m", "pelvis_position", "y"),
+    ("pelvis_vx_m_s", "pelvis_velocity", "x"),
+    ("pelvis_vy_m_s", "pelvis_velocity", "y"),
+    ("pelvis_speed_m_s", "pelvis_speed", None),
+    ("pelvis_acceleration_m_s2", "pelvis_acceleration_magnitude", None),
+    ("vertical_displacement_m", "vertical_displacement", None),
+    ("foot_height_m", "foot_height", None),
+    ("spine_length_cm", "spine_length_cm", None),
+)
+
+
+def speeds_table(metric: xr.Dataset) -> pd.DataFrame:
+    """One row per (frame, track): ``time_s, frame, track`` and :data:`SPEED_COLUMNS`
+    (units in the names); rows where the pelvis is unseen are left out."""
+    time = metric["time"].values
+    frame = metric["frame"].values if "frame" in metric.coords else np.arange(time.size)
+    parts = []
+    for ind in metric["individual"].values:
+        data: dict[str, Any] = {
+            "time_s": time,
+            "frame": frame,
+            "track": int(str(ind).rsplit("_", 1)[1]),
+        }
+        for col, var, comp in SPEED_COLUMNS:
+            da = metric[var].sel(individual=ind)
+            data[col] = (da.sel(space=comp) if comp else da).values
+        df = pd.DataFrame(data)
+        parts.append(df[np.isfinite(df["pelvis_x_m"].to_numpy(np.float64))])
+    columns = ["time_s", "frame", "track", *(c for c, _, _ in SPEED_COLUMNS)]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["frame", "track"], kind="stable").reset_index(drop=True)[columns]
+
+
 def segment_lengths(metric_poses: xr.Dataset) -> xr.Dataset:
     """Median length of every skeleton link and the spine chain, per individual, in cm.
 
