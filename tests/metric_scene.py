@@ -100,8 +100,10 @@ def project(scene: Scene, world: np.ndarray) -> np.ndarray:
         u, v = x * scene.px_per_m, z * scene.px_per_m
     else:
         s = scene.focal_px / (scene.distance_m + d)
-        u, v = x * s, (z - scene.camera_height_m) * s + scene.camera_height_m * (
-            scene.focal_px / scene.distance_m
+        u, v = (
+            x * s,
+            (z - scene.camera_height_m) * s
+            + scene.camera_height_m * (scene.focal_px / scene.distance_m),
         )
     r = np.radians(scene.roll_deg)
     ur, vr = u * np.cos(r) - v * np.sin(r), u * np.sin(r) + v * np.cos(r)

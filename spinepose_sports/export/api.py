@@ -214,8 +214,11 @@ def export_results(
     )
     cal = _calibration_of(results, calibration)
     if cal is not None:
-        poses = results.poses.sel(individual=ctx.individuals)
-        ctx.metric = compute_metric(poses, cal)
+        try:
+            metric = compute_metric(results.poses, cal)
+        except CalibrationError as exc:
+            raise CalibrationError(f"{results.folder}: {exc}") from exc
+        ctx.metric = metric.sel(individual=ctx.individuals)
         ctx.jumps = jumps_table(ctx.metric)
     elif NEEDS_CALIBRATION & set(wanted):
         _metric(ctx, sorted(NEEDS_CALIBRATION & set(wanted))[0])

@@ -203,8 +203,8 @@ class Calibration:
             data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
         except (ValueError, tomllib.TOMLDecodeError) as exc:
             raise CalibrationError(f"{path}: not a valid calibration file ({exc})") from exc
-        if isinstance(data, Mapping) and isinstance(data.get("calibration"), Mapping):
-            data = data["calibration"]  # a run.json record or a nested file
+        while isinstance(data, Mapping) and isinstance(data.get("calibration"), Mapping):
+            data = data["calibration"]  # a run.json record (resolved calibration) or nested
         if not isinstance(data, Mapping):
             raise CalibrationError(f"{path}: expected a table of calibration keys")
         return cls.from_mapping(data, str(path))

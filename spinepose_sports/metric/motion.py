@@ -64,8 +64,10 @@ def to_metres(poses: xr.Dataset, resolved: ResolvedCalibration) -> xr.Dataset:
     xy = np.asarray(
         poses["position"].transpose("time", "individual", "keypoint", "space").values, np.float64
     )
-    floor = floor_frame(xy, resolved.floor)  # (T, N, K, 2) px, floor-aligned
     individuals = [str(i) for i in poses["individual"].values]
+    floor = np.stack(  # (T, N, K, 2) px, floor-aligned
+        [floor_frame(xy[:, j], resolved.floor[i]) for j, i in enumerate(individuals)], axis=1
+    )
     scale = np.array([resolved.m_per_px[i] for i in individuals])
     hip_x = floor[:, :, KEYPOINT_INDEX["hip"], 0]
     origin = np.zeros(len(individuals))

@@ -64,11 +64,12 @@ class FloorLine:
 
 @dataclass(frozen=True)
 class ResolvedCalibration:
-    """A calibration applied to one video: m/px per individual and the floor line."""
+    """A calibration applied to one video: m/px and the floor line of every individual
+    (athletes at different distances from the camera stand on different image lines)."""
 
     calibration: Calibration
     m_per_px: dict[str, float]
-    floor: FloorLine
+    floor: dict[str, FloorLine]
     stature_px: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,9 +78,10 @@ class ResolvedCalibration:
             "calibration": self.calibration.to_dict(),
             "m_per_px": dict(self.m_per_px),
             "stature_px": dict(self.stature_px),
-            "floor_angle_deg": self.floor.angle_deg,
-            "floor_intercept_px": self.floor.intercept_px,
-            "floor_source": self.floor.source,
+            "floor": {
+                i: {"angle_deg": f.angle_deg, "intercept_px": f.intercept_px, "source": f.source}
+                for i, f in self.floor.items()
+            },
             "assumptions": ASSUMPTIONS,
         }
 
@@ -162,19 +164,24 @@ def estimate_floor(
     poses: xr.Dataset,
     angle_deg: float | None = None,
     *,
+    individual: str | None = None,
     min_travel_px: float | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     n_bins: int = 8,
 ) -> FloorLine:
-    """The floor line from the feet (see the module doc).
+    """The floor line under one athlete's feet (see the module doc).
 
-    angle_deg: a known tilt (only the height of the line is estimated).  min_travel_px:
-    the x range the feet must cover to estimate a tilt (default: a quarter of the frame
-    width).  Raises :class:`CalibrationError` when no foot point is ever seen.
+    angle_deg: a known tilt (only the height of the line is estimated).  individual: the
+    athlete (default: all feet pooled, right only when they stand at one distance).
+    min_travel_px: the x range the feet must cover to estimate a tilt (default: a quarter
+    of the frame width).  Raises :class:`CalibrationError` when no foot point is seen.
     """
+    if individual is not None:
+        poses = poses.sel(individual=[individual])
     foot = lowest_foot_px(poses, min_confidence)
     if not np.isfinite(foot).any():
-        raise CalibrationError("floor: no foot point (heel, toe) is ever seen in the results")
+        who = individual or "the results"
+        raise CalibrationError(f"floor: no foot point (heel, toe) of {who} is ever seen")
     travel = float(np.nanmax(foot[..., 0]) - np.nanmin(foot[..., 0]))
     if min_travel_px is None:
         min_travel_px = 0.25 * float(poses.attrs.get("frame_width", 1000))
@@ -227,8 +234,30 @@ def resolve(
         else:
             scale = float(calibration.m_per_px or 0.0)
         scales = {ind: scale for ind in individuals}
-    floor = estimate_floor(poses, calibration.floor_angle_deg, min_confidence=min_confidence)
-    return ResolvedCalibration(calibration, scales, floor, statures)
+    return ResolvedCalibration(
+        calibration, scales, _floors(poses, calibration, min_confidence), statures
+    )
+
+
+def _floors(
+    poses: xr.Dataset, calibration: Calibration, min_confidence: float
+) -> dict[str, FloorLine]:
+    """Each athlete's floor line; an athlete who does not travel takes the median tilt
+    of those who do (source ``"others"``), or a level floor."""
+    individuals = [str(i) for i in poses["individual"].values]
+    angle = calibration.floor_angle_deg
+    floors = {
+        i: estimate_floor(poses, angle, individual=i, min_confidence=min_confidence)
+        for i in individuals
+    }
+    tilts = [f.angle_deg for f in floors.values() if f.source == "estimated"]
+    if angle is None and tilts:
+        median = float(np.median(tilts))
+        for i, f in floors.items():
+            if f.source == "level":
+                again = estimate_floor(poses, median, individual=i, min_confidence=min_confidence)
+                floors[i] = FloorLine(again.angle_deg, again.intercept_px, "others")
+    return floors
 
 
 def floor_frame(xy_px: np.ndarray, floor: FloorLine) -> np.ndarray:
