@@ -150,8 +150,8 @@ def _write(fmt: str, ctx: _Context) -> list[Path]:
         return [write_mot(kin, i, p) for i, p in _per_athlete(ctx, "mot")]
     if fmt == "c3d":
         metric = _metric(ctx, fmt)
-        kin = ctx.results.kinematics
-        return [write_c3d(metric, kin, i, p) for i, p in _per_athlete(ctx, "c3d")]
+        angles = ctx.results.kinematics
+        return [write_c3d(metric, angles, i, p) for i, p in _per_athlete(ctx, "c3d")]
     if fmt == "openpose":
         poses = ctx.results.poses.sel(individual=ctx.individuals)
         return write_openpose(poses, ctx.out_dir / "openpose", ctx.stem)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -22,7 +23,7 @@ from .columns import angle_columns
 MM_PER_M = 1000.0
 
 
-def _c3d():  # type: ignore[no-untyped-def]
+def _c3d() -> Any:
     try:
         import c3d
     except ImportError as exc:  # pragma: no cover - a dependency of the package

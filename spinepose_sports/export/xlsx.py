@@ -47,7 +47,7 @@ SPEED_VARIABLES = (
 )
 
 
-def _openpyxl():  # type: ignore[no-untyped-def]
+def _openpyxl() -> Any:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - a dependency of the package

@@ -140,14 +140,14 @@ class Calibration:
     def from_height(
         cls,
         height_m: float | None = None,
-        heights_m: Mapping[str | int, float] | None = None,
+        heights_m: Mapping[Any, float] | None = None,
         *,
         floor_angle_deg: float | None = None,
     ) -> Calibration:
-        """From the athletes' standing heights: one for all and/or ``{track: m}``."""
-        return cls(
-            height_m=height_m, heights_m=dict(heights_m or {}), floor_angle_deg=floor_angle_deg
-        )
+        """From the athletes' standing heights: one for all and/or ``{track: m}`` (keys: a
+        track id ``3`` or ``"track_3"``)."""
+        heights = {individual_key(k): float(v) for k, v in (heights_m or {}).items()}
+        return cls(height_m=height_m, heights_m=heights, floor_angle_deg=floor_angle_deg)
 
     @classmethod
     def from_points(
