@@ -250,6 +250,15 @@ def _register_render_commands() -> None:
 _register_render_commands()
 
 
+def _register_export_commands() -> None:
+    from .cli_export import export_command
+
+    app.command("export")(export_command)
+
+
+_register_export_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
