@@ -8,9 +8,11 @@ Registered on the main app in :mod:`spinepose_sports.cli`::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from .cli_common import die
 
 FORMAT_HELP = (
     "Comma-separated formats: trc (marker trajectories in m, OpenSim), mot (angle time "
@@ -21,11 +23,6 @@ FORMAT_HELP = (
 )
 DEFAULT_PIXELS = "mot,openpose,xlsx"
 DEFAULT_CALIBRATED = "trc,mot,c3d,openpose,xlsx,metric"
-
-
-def _die(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def parse_heights(items: list[str] | None) -> dict[str, float]:
@@ -163,4 +160,4 @@ def export_command(
                 where = paths[0].parent if paths else folder
                 typer.echo(f"{folder.name}: {fmt}: {len(paths)} file(s) in {where}")
     except (ValueError, CalibrationError) as exc:
-        _die(str(exc))
+        die(str(exc))
