@@ -14,33 +14,49 @@ person_classes = [0]
 
 [pose]
 pose_model = "m"
+
+[[videos]]                                             # per-video settings (optional)
+path = "footage/2026-05-02/sprint.mp4"                 # a file or a glob; added to the
+start = 2.0                                            # inputs when not among them
+athletes = "largest:2"
+names = "1=Anna,2=Ben"
+view = "left_side"
 ```
 
 Every key is a setting of :mod:`spinepose_sports.config`, in its section's table, with
 the same name as its ``analyze`` flag (``det_conf`` / ``--det-conf``); see
-``docs/configuration.md``.  A results folder's ``run.json`` can be read back as well: its
-``config`` repeats that run's settings.
+``docs/configuration.md``.  A ``[[videos]]`` entry changes settings of the videos its
+``path`` names (flat keys, the same names; not ``output`` nor the ``[batch]`` table,
+which are the session's); later entries win over earlier ones.  A results folder's
+``run.json`` can be read back as well: its ``config`` repeats that run's settings.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import (
     SECTIONS,
     AnalyzeConfig,
+    BatchSettings,
     ConfigError,
     read_pipeline_file,
     resolve_relative_paths,
+    setting_sections,
 )
 from .pipeline import expand_inputs
 
 #: Top-level keys of a pipeline file besides the settings tables.
-TOP_LEVEL = ("inputs",)
+TOP_LEVEL = ("inputs", "videos")
+#: Settings of the session as a whole, which a ``[[videos]]`` entry cannot change.
+NOT_PER_VIDEO = frozenset({"output"}) | frozenset(BatchSettings.model_fields)
 
 
 class BatchConfigError(ConfigError):
@@ -73,14 +89,84 @@ def _check_top_level(raw: dict[str, Any], path: Path) -> None:
         raise BatchConfigError(f"{path}: unknown top-level key {key!r}; {hint}")
 
 
-def load_config_file(path: str | Path) -> tuple[list[Path] | None, AnalyzeConfig]:
-    """The inputs (None when the file names none) and the configuration of a pipeline
-    file, or of a results folder's ``run.json`` (its recorded settings, no inputs).
+@dataclass(frozen=True)
+class VideoOverride:
+    """A ``[[videos]]`` entry: the videos ``pattern`` names (an absolute path or glob)
+    get ``settings`` (flat, by name) on top of the file's."""
+
+    pattern: str
+    settings: dict[str, Any]
+    where: str
+
+    def matches(self, path: Path) -> bool:
+        full = os.path.normpath(Path(path).absolute())
+        return full == self.pattern or (
+            glob.has_magic(self.pattern) and fnmatch.fnmatchcase(full, self.pattern)
+        )
+
+
+@dataclass
+class Session:
+    """A pipeline file: its settings, its inputs (None when it names none) and its
+    per-video overrides."""
+
+    config: AnalyzeConfig
+    inputs: list[Path] | None
+    overrides: list[VideoOverride] = field(default_factory=list)
+
+    def config_for(self, path: Path, flags: Mapping[str, Any] | None = None,
+                   base: AnalyzeConfig | None = None) -> AnalyzeConfig:
+        """The settings of one video: ``base`` (default: the file's), its overrides,
+        then ``flags`` (command-line settings win over the file)."""
+        config = base or self.config
+        for o in self.overrides:
+            if o.matches(path):
+                config = AnalyzeConfig.from_settings(o.settings, base=config, source=o.where)
+        if flags:
+            config = AnalyzeConfig.from_settings(flags, base=config, flags=True)
+        return config
+
+
+def _overrides(raw: Any, path: Path, base: Path, config: AnalyzeConfig) -> list[VideoOverride]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(v, dict) for v in raw):
+        raise BatchConfigError(f"{path}: 'videos' must be [[videos]] tables with a 'path'")
+    out = []
+    for i, entry in enumerate(raw, 1):
+        where = f"{path}: videos[{i}]"
+        entry = dict(entry)
+        target = entry.pop("path", None)
+        if not isinstance(target, str) or not target:
+            raise BatchConfigError(f"{where}: give the video as path = \"FILE or GLOB\"")
+        for key in entry:
+            if key in NOT_PER_VIDEO:
+                raise BatchConfigError(
+                    f"{where}: {key!r} is a setting of the whole session, not of one video"
+                )
+        sections = setting_sections()
+        tables: dict[str, dict[str, Any]] = {}
+        for key, value in entry.items():
+            tables.setdefault(sections.get(key, "?"), {})[key] = value
+        tables = resolve_relative_paths(tables, base)
+        settings = {k: v for t in tables.values() for k, v in t.items()}
+        try:
+            AnalyzeConfig.from_settings(settings, base=config, source=where)
+        except ConfigError as exc:
+            raise BatchConfigError(str(exc)) from None
+        pattern = target if Path(target).is_absolute() else str(base / target)
+        out.append(VideoOverride(os.path.normpath(pattern), settings, where))
+    return out
+
+
+def load_session(path: str | Path) -> Session:
+    """A pipeline file's settings, inputs and per-video overrides (see the module doc);
+    a results folder's ``run.json`` gives its recorded settings and no inputs.
 
     Raises BatchConfigError naming the file, the key, the value and what is allowed."""
     path = Path(path)
     if path.suffix.lower() == ".json":
-        return None, _config_of_run_record(path)
+        return Session(_config_of_run_record(path), None)
     try:
         raw = read_pipeline_file(path)
     except ConfigError as exc:
@@ -97,7 +183,26 @@ def load_config_file(path: str | Path) -> tuple[list[Path] | None, AnalyzeConfig
         config = AnalyzeConfig.from_tables(tables, source=str(path))
     except ConfigError as exc:
         raise BatchConfigError(str(exc)) from None
-    return (_resolve_inputs(inputs, base) if inputs is not None else None), config
+    overrides = _overrides(raw.get("videos"), path, base, config)
+    found = _resolve_inputs(inputs, base) if inputs is not None else None
+    if overrides:
+        found = list(found or [])
+        known = {os.path.normpath(p.absolute()) for p in found}
+        for extra in _resolve_inputs([o.pattern for o in overrides], base):
+            if os.path.normpath(extra.absolute()) not in known:
+                known.add(os.path.normpath(extra.absolute()))
+                found.append(extra)
+    return Session(config, found, overrides)
+
+
+def load_config_file(path: str | Path) -> tuple[list[Path] | None, AnalyzeConfig]:
+    """The inputs (None when the file names none) and the configuration of a pipeline
+    file (without its per-video overrides: :func:`load_session` has them), or of a
+    results folder's ``run.json`` (its recorded settings, no inputs).
+
+    Raises BatchConfigError naming the file, the key, the value and what is allowed."""
+    session = load_session(path)
+    return session.inputs, session.config
 
 
 def _config_of_run_record(path: Path) -> AnalyzeConfig:
@@ -122,4 +227,11 @@ def load_batch_config(path: str | Path) -> tuple[list[Path], AnalyzeConfig]:
     return inputs, config
 
 
-__all__ = ["BatchConfigError", "load_batch_config", "load_config_file"]
+__all__ = [
+    "BatchConfigError",
+    "Session",
+    "VideoOverride",
+    "load_batch_config",
+    "load_config_file",
+    "load_session",
+]

@@ -93,12 +93,15 @@ def _analyze(
 
     paths: list[Path] | None = None
     config = AnalyzeConfig()
+    session = None
+    flags = given_settings(ctx, settings)
     try:
         if config_file is not None:
-            from .batchconfig import load_config_file
+            from .batchconfig import load_session
 
-            paths, config = load_config_file(config_file)
-        config = config.from_settings(given_settings(ctx, settings), base=config, flags=True)
+            session = load_session(config_file)
+            paths, config = session.inputs, session.config
+        config = config.from_settings(flags, base=config, flags=True)
     except ConfigError as exc:
         die(str(exc))
     if print_config:
@@ -108,7 +111,7 @@ def _analyze(
         paths = expand_inputs(inputs)
     if paths is None:
         die("give the videos to analyze (or --config with a pipeline file that names them)")
-    _run_batch(paths, config, progress=not quiet)
+    _run_batch(paths, config, progress=not quiet, session=session, flags=flags)
 
 
 def _analyze_command() -> Any:
@@ -136,28 +139,54 @@ def run(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Local worker processes ([batch] workers).", min=1),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, tcp://HOST:8786 ([batch] "
+                     "scheduler; docs/batch.md)."),
+    ] = None,
 ) -> None:
-    """Run a pipeline file: its inputs with its settings (see pipelines/ and
-    docs/configuration.md). The same as `analyze --config FILE`."""
-    from .batchconfig import BatchConfigError, load_batch_config
+    """Run a pipeline file: its inputs with its settings (see pipelines/,
+    docs/configuration.md and docs/batch.md). The same as `analyze --config FILE`."""
+    from .batchconfig import BatchConfigError, load_session
+    from .config import ConfigError
 
+    given = {k: v for k, v in (("workers", workers), ("scheduler", scheduler)) if v is not None}
     try:
-        paths, config = load_batch_config(definition)
-    except BatchConfigError as exc:
+        session = load_session(definition)
+        config = session.config.from_settings(given, base=session.config, flags=True)
+    except (BatchConfigError, ConfigError) as exc:
         die(str(exc))
     if print_config:
         typer.echo(config.to_toml(), nl=False)
         return
-    _run_batch(paths, config, progress=not quiet)
+    if session.inputs is None:
+        die(f"{definition}: 'inputs' must be a list of paths or globs")
+    _run_batch(session.inputs, config, progress=not quiet, session=session, flags=given)
 
 
-def _run_batch(paths: list[Path], config: AnalyzeConfig, *, progress: bool) -> None:
-    from .pipeline import analyze_batch, print_summary
+def _run_batch(
+    paths: list[Path], config: AnalyzeConfig, *, progress: bool, session: Any = None,
+    flags: dict[str, Any] | None = None,
+) -> None:
+    """Run the videos (per-video settings from a pipeline file's [[videos]]), then write
+    the session's batch_summary.csv and index.html."""
+    from .config import ConfigError
+    from .pipeline import print_summary
+    from .session import run_session
 
     if not paths:
         die("no video found in the given inputs")
     try:
-        results = analyze_batch(paths, config, progress=progress)
+        items = [(p, session.config_for(p, flags) if session else config) for p in paths]
+    except ConfigError as exc:
+        die(str(exc))
+    try:
+        outcome = run_session(items, config, progress=progress)
+        results = outcome.results
     except KeyboardInterrupt:
         die("interrupted: completed videos are saved; rerun with --skip-completed to resume", 130)
     except Exception as exc:
@@ -165,6 +194,9 @@ def _run_batch(paths: list[Path], config: AnalyzeConfig, *, progress: bool) -> N
             die(str(exc))
         raise
     print_summary(results)
+    for made in (outcome.summary, outcome.index):
+        if made is not None:
+            typer.echo(f"session: {made}", err=True)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 

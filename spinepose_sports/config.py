@@ -48,6 +48,7 @@ X264Preset = Literal[
 ]
 POSE_SIZES = ("s", "m", "l", "x")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|\d+(,\d+)*)$")
+_SCHEDULER = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$")
 
 
 class ConfigError(ValueError):
@@ -307,6 +308,52 @@ class KinematicsSettings(_Section):
     )
 
 
+# --- [batch]: how a session runs (club-batch, issue #14) -------------------------------
+class BatchSettings(_Section):
+    """How a batch runs (in parallel, with the stage cache) and the session's outputs.
+    None of these change a video's results."""
+
+    workers: int = _setting(
+        1, "Local worker processes, each loading the models once; 1: one after the other.",
+        ge=1, le=256,
+    )
+    scheduler: str | None = _setting(
+        None,
+        "Dask distributed scheduler address (tcp://HOST:8786): one video per task, written "
+        "by the worker into the shared output folder (docs/batch.md).",
+    )
+    stage_cache: bool = _setting(
+        True,
+        "Keep the detection, tracking and pose results per video and reuse them when only "
+        "later stages' settings change (no model runs).",
+    )
+    cache_dir: Path | None = _setting(
+        None, "Folder of the stage cache; default: <output>/.stage_cache."
+    )
+    batch_summary: bool = _setting(
+        True, "Write <output>/batch_summary.csv (one row per video and athlete)."
+    )
+    index_html: bool = _setting(
+        True, "Write <output>/index.html (every overlay and dashboard, sortable, offline)."
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value: str | None) -> str | None:
+        if value is not None and not _SCHEDULER.match(value):
+            raise ValueError("expected an address like tcp://HOST:8786")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> BatchSettings:
+        if self.scheduler is not None and self.workers > 1:
+            raise ValueError("give workers (local processes) or scheduler (Dask), not both")
+        return self
+
+
+# --- end [batch] ------------------------------------------------------------------------
+
+
 #: The sections of a configuration: pipeline-file table name -> model.
 SECTIONS: dict[str, type[_Section]] = {
     "outputs": OutputSettings,
@@ -316,11 +363,14 @@ SECTIONS: dict[str, type[_Section]] = {
     "tracks": TrackSettings,
     "smoothing": SmoothingSettings,
     "kinematics": KinematicsSettings,
+    "batch": BatchSettings,
 }
 #: Settings that do not change what a run computes (left out of :meth:`results_key`).
-NOT_IN_RESULTS = frozenset({"output", "skip_completed"})
+NOT_IN_RESULTS = frozenset({"output", "skip_completed"}) | frozenset(BatchSettings.model_fields)
 #: Settings that are paths (relative ones in pipeline files are relative to the file).
-PATH_SETTINGS = frozenset({"output", "model_dir", "detector_weights", "pose_model"})
+PATH_SETTINGS = frozenset(
+    {"output", "model_dir", "detector_weights", "pose_model", "cache_dir"}
+)
 
 
 def setting_sections() -> dict[str, str]:
@@ -344,6 +394,7 @@ class AnalyzeConfig(BaseModel):
     tracks: TrackSettings = TrackSettings()
     smoothing: SmoothingSettings = SmoothingSettings()
     kinematics: KinematicsSettings = KinematicsSettings()
+    batch: BatchSettings = BatchSettings()
 
     @classmethod
     def from_settings(
@@ -467,7 +518,7 @@ def resolve_relative_paths(tables: dict[str, Any], base: Path) -> dict[str, Any]
         if not isinstance(table, dict) or not isinstance(table.get(name), str):
             continue
         value = table[name]
-        is_path = name in ("output", "model_dir") or "/" in value or os.sep in value
+        is_path = name in ("output", "model_dir", "cache_dir") or "/" in value or os.sep in value
         if is_path and not Path(value).is_absolute():
             table[name] = os.path.normpath(base / value)
     return out
@@ -524,6 +575,7 @@ __all__ = [
     "NOT_IN_RESULTS",
     "SECTIONS",
     "AnalyzeConfig",
+    "BatchSettings",
     "ConfigError",
     "iter_settings",
     "read_pipeline_file",

@@ -67,45 +67,57 @@ def analyze_batch(
 
     Videos are probed before the models load, so bad files are reported at once and a
     batch with no usable video loads nothing.  Models load once, on the first video that
-    needs them; a model that cannot load fails every video that needs it (raised, since
-    nothing could succeed).  ``poses.nc`` inputs need no model.
+    needs them (not for one the stage cache serves); a model that cannot load fails every
+    video that needs it (raised, since nothing could succeed).  ``poses.nc`` inputs need
+    no model.
     """
     results: list[VideoResult] = []
-    stages: Stages | None = None
+    loaded: list[Stages] = []
     loader = load or (lambda c: load_stages(c, progress=progress))
 
-    def report(r: VideoResult) -> None:
-        results.append(r)
-        if on_result is not None:
-            on_result(r)
+    def stages() -> Stages:
+        if not loaded:
+            loaded.append(loader(config))
+        return loaded[0]
 
     folders = plan_folders(inputs, config.outputs.output)
     for path, folder in zip(inputs, folders, strict=True):
-        skip = config.outputs.skip_completed and not is_poses_file(path)
-        if skip and already_completed(path, folder, config):
-            report(VideoResult(path, folder, "skipped"))
-            continue
-        started = RunStarted()
-        try:
-            if is_poses_file(path):
-                report(analyze_poses_file(
-                    path, folder, config, progress=progress, started=started
-                ))
-                continue
-            probe(path)  # bad input fails here, before any model loads
-            if stages is None:
-                stages = loader(config)
-            report(analyze_video(path, folder, config, stages, progress=progress,
-                                 started=started))
-        except (KeyboardInterrupt, MemoryError):
-            _record_failure(folder, path, started, "interrupted", config)
-            raise
-        except model_errors():
-            raise
-        except Exception as exc:  # one bad file never stops the batch
-            _record_failure(folder, path, started, exc, config)
-            report(VideoResult(path, folder, "failed", error=str(exc) or type(exc).__name__))
+        result = analyze_one(path, folder, config, stages, progress=progress)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
     return results
+
+
+def analyze_one(
+    path: Path,
+    folder: Path,
+    config: AnalyzeConfig,
+    stages: Callable[[], Stages],
+    *,
+    progress: bool = True,
+) -> VideoResult:
+    """One input of a batch into ``folder``: skipped when completed already (with
+    ``skip_completed``), failed (recorded in its ``run.json``) on any error but a model
+    that cannot load or an interruption, which are raised.  ``stages()`` gives the
+    models; it is called only when the stage cache lacks this video."""
+    skip = config.outputs.skip_completed and not is_poses_file(path)
+    if skip and already_completed(path, folder, config):
+        return VideoResult(path, folder, "skipped")
+    started = RunStarted()
+    try:
+        if is_poses_file(path):
+            return analyze_poses_file(path, folder, config, progress=progress, started=started)
+        probe(path)  # bad input fails here, before any model loads
+        return analyze_video(path, folder, config, stages, progress=progress, started=started)
+    except (KeyboardInterrupt, MemoryError):
+        _record_failure(folder, path, started, "interrupted", config)
+        raise
+    except model_errors():
+        raise
+    except Exception as exc:  # one bad file never stops the batch
+        _record_failure(folder, path, started, exc, config)
+        return VideoResult(path, folder, "failed", error=str(exc) or type(exc).__name__)
 
 
 def _record_failure(
@@ -142,6 +154,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "already_completed",
     "analyze_batch",
+    "analyze_one",
     "expand_inputs",
     "plan_folders",
     "print_summary",

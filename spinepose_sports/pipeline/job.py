@@ -4,6 +4,7 @@ after the pose stage.  Each writes its results folder and its ``run.json``."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from ..results import (
     write_run,
 )
 from ..video import VideoInfo, probe
+from .cache import RawResults, cached_raw_results
 from .chain import finish_from_poses, postprocess_tracks, wants_track_postprocessing
 from .record import completed_record, run_warnings, started_record
 from .stages import Stages, StageTimer
@@ -66,11 +68,26 @@ def _dataset_attrs(video_path: Path, info: VideoInfo, stages: Stages) -> dict[st
     }
 
 
+def _stream(
+    video_path: Path, info: VideoInfo, stages: Stages | Callable[[], Stages],
+    timer: StageTimer, config: AnalyzeConfig, progress: bool,
+) -> RawResults:
+    """The streaming pass with the models (loaded now when ``stages`` is a loader)."""
+    stages = stages() if callable(stages) else stages
+    acc, appearance = track_and_estimate(
+        video_path, info, stages, timer, config, progress=progress
+    )
+    attrs = _dataset_attrs(video_path, info, stages)
+    poses, boxes = acc.to_poses(**attrs), acc.to_boxes(**attrs)
+    looks = appearance.to_dataarray(boxes) if poses.sizes["individual"] else None
+    return RawResults(poses, boxes, looks, stages.describe())
+
+
 def analyze_video(
     video_path: str | Path,
     folder: Path,
     config: AnalyzeConfig,
-    stages: Stages,
+    stages: Stages | Callable[[], Stages],
     *,
     progress: bool = True,
     started: RunStarted | None = None,
@@ -85,11 +102,12 @@ def analyze_video(
     if started is not None:
         started.record = record
     timer = StageTimer()
-    acc, appearance = track_and_estimate(
-        video_path, info, stages, timer, config, progress=progress
+    # stage cache (club-batch): the models run only when the cache lacks this video
+    raw = cached_raw_results(
+        video_path, identity["input_sha256"], config,
+        lambda: _stream(video_path, info, stages, timer, config, progress),
     )
-    attrs = _dataset_attrs(video_path, info, stages)
-    poses, boxes = acc.to_poses(**attrs), acc.to_boxes(**attrs)
+    poses, boxes = raw.poses, raw.boxes
     n_tracker_ids = poses.sizes["individual"]
     tracking: dict[str, Any] | None = None
     made: dict[str, str] = {}
@@ -98,19 +116,19 @@ def analyze_video(
         made["tracker_poses"] = save_netcdf(poses, folder / TRACKER_POSES_FILE).name
         made["tracker_boxes"] = save_netcdf(boxes, folder / TRACKER_BOXES_FILE).name
         poses, boxes, tracking = timer.timed(
-            "stitch_filter", postprocess_tracks, poses, boxes, appearance.to_dataarray(boxes),
-            config,
+            "stitch_filter", postprocess_tracks, poses, boxes, raw.appearance, config,
         )
     made |= finish_from_poses(
         poses, boxes, folder, config, timer, save_raw=True, progress=progress
     )
     warnings = run_warnings(poses, config)
     write_run(folder, completed_record(
-        record, timer, t_start, video=info.to_dict(), stages=stages.describe(), outputs=made,
+        record, timer, t_start, video=info.to_dict(), stages=raw.models, outputs=made,
         poses=poses, tracking=tracking, warnings=warnings, removed=remove_stale(folder, made),
-    ))
+    ) | {"stage_cache": raw.cache})
     return VideoResult(
-        video_path, folder, "completed", n_frames=len(acc), n_tracks=poses.sizes["individual"],
+        video_path, folder, "completed", n_frames=int(poses.sizes["time"]),
+        n_tracks=poses.sizes["individual"],
         n_tracker_ids=n_tracker_ids, seconds=time.perf_counter() - t_start, warnings=warnings,
     )
 

@@ -20,8 +20,14 @@ from .stages import Stages, StageTimer
 
 
 def progress_bar(total: int | None, desc: str, enabled: bool) -> Any:
-    """A tqdm progress bar over frames (disabled when ``enabled`` is false)."""
+    """A tqdm progress bar over frames (disabled when ``enabled`` is false); in a batch
+    worker, a bar that reports to the batch's display (:mod:`.progress`)."""
     from tqdm.auto import tqdm
+
+    from .progress import sink_bar
+
+    if enabled and (bar := sink_bar(total, desc)) is not None:
+        return bar
 
     return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)
 
