@@ -14,7 +14,6 @@ checks that every link and image resolves and records the result on ``<body>``
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +68,7 @@ def thumbnail(folder: Path, source: Path | None, out: Path) -> Path | None:
 
 
 def _cell(value: Any, decimals: int) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+    if value is None or isinstance(value, str) or pd.isna(value):
         return '<td data-v="">–</td>'
     number = float(value)
     return f'<td data-v="{number!r}">{number:.{decimals}f}</td>'

@@ -57,6 +57,12 @@ BAD_VALUES: dict[str, tuple[object, str]] = {
     "kinematics": ("lots", "bool"),
     "view": ("side", "left_side"),
     "facing": ("up", "'left'"),
+    "workers": (0, "greater than or equal to 1"),
+    "scheduler": ("localhost:8786", "tcp://HOST:8786"),
+    "stage_cache": ("kept", "bool"),
+    "cache_dir": ([1, 2], "cache_dir"),
+    "batch_summary": ("some", "bool"),
+    "index_html": ("nope", "bool"),
 }
 
 
