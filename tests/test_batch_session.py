@@ -300,3 +300,31 @@ def test_index_html_opens_offline_and_every_link_resolves(resumed, tmp_path) -> 
     assert int(attrs["data-rows"]) >= 4
     assert int(attrs["data-checked"]) == len(hrefs)
     assert json.loads(attrs["data-broken"]) == []
+
+
+def test_worker_progress_reaches_the_batch_display(monkeypatch) -> None:
+    from spinepose_sports.pipeline import progress
+    from spinepose_sports.pipeline.stream import progress_bar
+
+    monkeypatch.setattr(progress, "INTERVAL_S", 0.0)
+    got: list[dict] = []
+    progress.set_sink(got.append)
+    try:
+        with progress_bar(5, "track+pose clip.mp4", True) as bar:
+            for _ in range(5):
+                bar.update(1)
+                bar.set_postfix(tracks=2, refresh=False)
+        with progress_bar(5, "quiet", False) as bar:  # -q: nothing sent
+            bar.update(5)
+    finally:
+        progress.set_sink(None)
+    assert got[-1] | {"worker": ""} == {"worker": "", "desc": "track+pose clip.mp4", "n": 5,
+                                        "total": 5}
+    assert all(m["desc"] != "quiet" for m in got)
+    display = progress.BatchDisplay(2, enabled=True)
+    for message in got:
+        display.message(message)
+    display.video_done("completed")
+    display.video_done("failed")
+    assert display.videos.n == 2 and display.failed == 1
+    display.close()

@@ -55,9 +55,13 @@ def plan_jobs(items: Sequence[tuple[Path, AnalyzeConfig]], output: Path) -> list
     folders = plan_folders(paths, output)
     jobs = []
     for path, (_, config), folder in zip(paths, items, folders, strict=True):
+        absolute: dict[str, str] = {}
         if Path(config.outputs.output) != output:
-            config = config.replace(output=str(output))
-        jobs.append(Job(path, folder, config))
+            absolute["output"] = str(output)
+        cache = config.batch.cache_dir
+        if cache is not None and not Path(cache).is_absolute():
+            absolute["cache_dir"] = str(Path(cache).absolute())
+        jobs.append(Job(path, folder, config.replace(**absolute) if absolute else config))
     return jobs
 
 
@@ -206,7 +210,7 @@ def _run_local(
     pool = ProcessPoolExecutor(min(workers, max(len(jobs), 1)), mp_context=ctx,
                                initializer=_init_local_worker, initargs=(queue, threads))
     try:
-        futures = {pool.submit(run_job, job, False): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(run_job, job, progress): i for i, job in enumerate(jobs)}
 
         def finished() -> Iterator[Future[VideoResult]]:
             pending = set(futures)
