@@ -250,7 +250,10 @@ class Explorer:
             fig.data = ()
             for label in labels:
                 y = da.values if label is None else da.sel({label_dim: label}).values
-                name = level_label(label) if label_dim == "level" else (label or da.name)
+                if label is None:
+                    name = str(da.name)
+                else:
+                    name = level_label(label) if label_dim == "level" else label
                 fig.add_trace(go.Scatter(
                     x=self.time_s, y=y, mode="lines", name=name,
                     hovertemplate=f"%{{x:.2f}} s<br>%{{y:.1f}} {units}<extra>{name}</extra>"))
