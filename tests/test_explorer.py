@@ -182,3 +182,10 @@ def test_export_errors_are_reported_not_raised(tmp_path) -> None:
     assert "export failed" in ex.status.value and "not found" in ex.status.value
     assert ex.levels.options[0] == ("spine_01 (L5)", "spine_01")
     assert len(ex.levels.options) == len(SPINE_LEVELS)
+
+
+def test_without_smoothed_poses_the_saved_kinematics_are_the_raw_ones(tmp_path) -> None:
+    folder = make_results_folder(tmp_path / "raw", None, 60)
+    ex = Explorer(folder, frame_reader=_painted([]))
+    assert ex.source.options == ("raw",) and ex.source.value == "raw"
+    assert ex.kinematics is ex.results.kinematics  # not computed again

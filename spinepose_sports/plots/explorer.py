@@ -128,8 +128,9 @@ class Explorer:
         import ipywidgets as widgets
 
         self.results = results if isinstance(results, Results) else load_results(results)
-        self._kin: dict[str, xr.Dataset] = {"smoothed": self._saved_kinematics()}
-        kin = self._kin["smoothed"]
+        # the saved kinematics come from the smoothed poses when there are any
+        kin = self._saved_kinematics()
+        self._kin: dict[str, xr.Dataset] = {"smoothed" if self.results.smoothed else "raw": kin}
         self.time_s = np.asarray(kin["time"].values, dtype=np.float64)
         self.fps = float(self.results.poses.attrs.get("fps", 30.0))
         tracks, _ = select_tracks(kin, self.results.repetitions, max_tracks=1000)
@@ -151,7 +152,7 @@ class Explorer:
             options=["smoothed", "raw"] if self.results.smoothed else ["raw"],
             description="keypoints", tooltips=["smoothed keypoints", "as detected"])
         self.frame_slider = widgets.IntSlider(value=0, min=0, max=len(self.time_s) - 1,
-                                              description="frame", continuous_update=True)
+                                              description="frame", continuous_update=False)
         self.play = widgets.Play(value=0, min=0, max=len(self.time_s) - 1, step=1,
                                  interval=max(int(1000 / self.fps), 20), description="play")
         widgets.jslink((self.play, "value"), (self.frame_slider, "value"))
