@@ -113,6 +113,7 @@ VIDEO_JS = """
   });
   video.addEventListener('error', function(){ body.dataset.video = 'missing'; });
   video.addEventListener('play', tick);
+  video.addEventListener('seeking', function(){ placeCursor(false); });
   video.addEventListener('seeked', function(){ placeCursor(false); });
   video.addEventListener('timeupdate', function(){ placeCursor(false); });
   document.addEventListener('dashboard:rendered', function(){
