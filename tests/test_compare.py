@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import body_attrs, chromium, console_errors
 from cli_runner import run_cli
 from render_data import make_results_folder
-from test_dashboard import body_attrs, chromium, console_errors
 
 from spinepose_sports.compare import (
     load_session,

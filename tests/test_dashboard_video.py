@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import body_attrs, chromium, console_errors
 from render_data import make_results_folder
-from test_dashboard import body_attrs, chromium, console_errors
 
 from spinepose_sports.plots import write_dashboard
 from spinepose_sports.plots.dashboard_video import overlay_src

@@ -36,7 +36,7 @@ from ..results import OVERLAY_FILE
 from ..skeleton import SPINE_CHAIN, SPINE_LEVELS
 from .dashboard import select_tracks
 from .figures import flexion_curves_figure, level_label
-from .picker import _jpeg_source
+from .picker import jpeg_source
 
 __all__ = ["QUANTITIES", "Explorer", "FrameSource"]
 
@@ -298,7 +298,7 @@ class Explorer:
         chain = self.poses["position"].sel(individual=self.athlete.value).isel(time=self.index)
         chain = chain.sel(keypoint=list(SPINE_CHAIN))
         with self.frame_figure.batch_update():
-            self.frame_figure.data[0].source = _jpeg_source(self.read_frame(self.index),
+            self.frame_figure.data[0].source = jpeg_source(self.read_frame(self.index),
                                                             self.width_px)
             self.frame_figure.data[1].x = chain.sel(space="x").values
             self.frame_figure.data[1].y = chain.sel(space="y").values
