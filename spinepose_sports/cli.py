@@ -186,8 +186,10 @@ def _terminate(signum: int, frame: Any) -> None:
 def _is_user_error(exc: BaseException) -> bool:
     from .detection import DetectorError
     from .pose import ModelDownloadError, ModelRegistryError, PoseModelError
+    from .results import ResultsFolderError
 
-    return isinstance(exc, (ModelDownloadError, ModelRegistryError, PoseModelError, DetectorError))
+    return isinstance(exc, (ModelDownloadError, ModelRegistryError, PoseModelError, DetectorError,
+                            ResultsFolderError))
 
 
 def _model_entry(size: str, model_version: str) -> None:

@@ -284,6 +284,29 @@ def link_or_copy(src: str | Path, dst: str | Path) -> None:
         shutil.copy2(src, dst)
 
 
+class ResultsFolderError(OSError):
+    """The output folder cannot hold results (not a folder, read-only, ...)."""
+
+
+def check_writable(output_dir: Path) -> Path:
+    """Create ``output_dir`` if needed and prove a file can be written in it.
+
+    Raises:
+        ResultsFolderError: it cannot be created or written, with the system's reason.
+    """
+    output_dir = Path(output_dir)
+    probe = output_dir / f".write-test-{os.getpid()}"
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ResultsFolderError(
+            exc.errno, f"{output_dir}: cannot write results here ({exc.strerror or exc})"
+        ) from exc
+    return output_dir
+
+
 class StagedRun:
     """A run's staging folder for the results ``folder``: write into :attr:`path`, then
     :meth:`publish`; :meth:`discard` (also on leaving a ``with`` block) removes what was
@@ -395,9 +418,11 @@ __all__ = [
     "SUMMARY_FILE",
     "TRACKER_BOXES_FILE",
     "TRACKER_POSES_FILE",
+    "ResultsFolderError",
     "StagedRun",
     "assign_folders",
     "atomic_path",
+    "check_writable",
     "clean_stale_staging",
     "exchange",
     "file_sha256",

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ..config import AnalyzeConfig
-from ..results import assign_folders, clean_stale_staging, file_sha256, is_completed, read_run
+from ..results import (
+    assign_folders,
+    check_writable,
+    clean_stale_staging,
+    file_sha256,
+    is_completed,
+    read_run,
+)
 from ..video import probe
 from .job import RunStarted, VideoResult, analyze_poses_file, analyze_video, source_of_poses
 from .stages import Stages, load_stages, model_errors
@@ -40,7 +47,10 @@ def plan_folders(inputs: Sequence[Path], output_dir: Path) -> list[Path]:
     for path in inputs:
         source = path
         if is_poses_file(path) and path.is_file():
-            source = source_of_poses(path)
+            try:
+                source = source_of_poses(path)
+            except Exception:  # not a readable poses file: reported when it is analyzed
+                source = path
         sources.append(source)
     return assign_folders(sources, output_dir)
 
@@ -67,7 +77,8 @@ def analyze_batch(
     Videos are probed before the models load, so bad files are reported at once and a
     batch with no usable video loads nothing.  Models load once, on the first video that
     needs them; a model that cannot load fails every video that needs it (raised, since
-    nothing could succeed).  ``poses.nc`` inputs need no model.
+    nothing could succeed).  ``poses.nc`` inputs need no model.  An output folder that
+    cannot be written raises :class:`~..results.ResultsFolderError` before anything runs.
 
     Each input's results folder is replaced as a whole when its run ends (see
     :mod:`.job`); staging folders that killed runs left in the output folder are removed
@@ -82,6 +93,7 @@ def analyze_batch(
         if on_result is not None:
             on_result(r)
 
+    check_writable(config.outputs.output)  # before any model loads
     clean_stale_staging(config.outputs.output)
     folders = plan_folders(inputs, config.outputs.output)
     for path, folder in zip(inputs, folders, strict=True):

@@ -76,7 +76,24 @@ def track_and_estimate(
             bar.set_postfix(tracks=len(dets), refresh=False)
     if len(results) == 0:
         raise ValueError(f"{video_path}: no frame in the requested time range")
+    if warnings is not None and last is not None and not warnings:
+        warnings.extend(_cut_short(info, last, start_s, end_s, len(results)))
     return results, appearance
+
+
+def _cut_short(
+    info: VideoInfo, last: VideoFrame, start_s: float | None, end_s: float | None, n: int
+) -> list[str]:
+    """A warning when a video read to its end gave fewer frames than its header announces
+    (a truncated file that FFmpeg ends quietly)."""
+    to_the_end = end_s is None or end_s >= info.duration_s
+    if not to_the_end or info.frame_count <= 0 or last.index + 1 >= info.frame_count - 1:
+        return []
+    return [
+        f"the video ended after frame {last.index} (t = {last.time_s:.3f} s) but its header "
+        f"announces {info.frame_count} frames ({info.duration_s:.2f} s): the file may be "
+        f"truncated; the results cover the {n} frames that decoded"
+    ]
 
 
 def _next_frame(
