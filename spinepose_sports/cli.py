@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -156,24 +157,39 @@ def _run_batch(paths: list[Path], config: AnalyzeConfig, *, progress: bool) -> N
 
     if not paths:
         die("no video found in the given inputs")
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         results = analyze_batch(paths, config, progress=progress)
-    except KeyboardInterrupt:
-        die("interrupted: completed videos are saved; rerun with --skip-completed to resume", 130)
+    except KeyboardInterrupt as exc:
+        code = 143 if isinstance(exc, TerminatedError) else 130
+        die("interrupted: completed videos are saved, the video in progress kept its "
+            "previous results; rerun with --skip-completed to resume", code)
     except Exception as exc:
         if _is_user_error(exc):
             die(str(exc))
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print_summary(results)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
+class TerminatedError(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the run in progress cleans up."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise TerminatedError()
+
+
 def _is_user_error(exc: BaseException) -> bool:
     from .detection import DetectorError
     from .pose import ModelDownloadError, ModelRegistryError, PoseModelError
+    from .results import ResultsFolderError
 
-    return isinstance(exc, (ModelDownloadError, ModelRegistryError, PoseModelError, DetectorError))
+    return isinstance(exc, (ModelDownloadError, ModelRegistryError, PoseModelError, DetectorError,
+                            ResultsFolderError))
 
 
 def _model_entry(size: str, model_version: str) -> None:

@@ -85,14 +85,17 @@ def finish_from_poses(
     *,
     save_raw: bool,
     progress: bool = True,
+    made: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Save the poses, smooth, compute the kinematics, write the dashboard and overlay.
 
     ``keypoints.csv``, the kinematics and the overlay use the smoothed poses (the raw
     ones with ``smoothing = "none"``).  Returns the written files: role -> file name.
+    ``made``: a dict filled in as each file is written (so that, when a later step
+    fails, the caller knows which finished outputs to keep).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    made: dict[str, str] = {}
+    made = {} if made is None else made
 
     def save(role: str, ds: xr.Dataset) -> None:
         t0 = time.perf_counter()
