@@ -18,6 +18,8 @@ from .calibration import (
     Calibration,
     CalibrationError,
     individual_key,
+    parse_heights,
+    parse_points,
 )
 from .motion import (
     JUMP_COLUMNS,
@@ -54,6 +56,8 @@ __all__ = [
     "foot_height",
     "individual_key",
     "jumps_table",
+    "parse_heights",
+    "parse_points",
     "pelvis_motion",
     "resolve",
     "segment_lengths",
