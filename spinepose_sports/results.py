@@ -37,6 +37,9 @@ OUTPUTS: dict[str, str] = {
     "angles": "angles.csv",
     "summary": "summary.csv",
     "repetitions": "repetitions.csv",
+    "metric": "metric.nc",
+    "speeds": "speeds.csv",
+    "jumps": "jumps.csv",
     "dashboard": "dashboard.html",
     "overlay": "overlay.mp4",
 }

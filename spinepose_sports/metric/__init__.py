@@ -40,6 +40,7 @@ from .scale import (
     resolve,
     stature_px,
 )
+from .summary import METRIC_QUANTITIES, metric_summary
 
 __all__ = [
     "ASSUMPTIONS",
@@ -47,6 +48,7 @@ __all__ = [
     "HEIGHT_RANGE_M",
     "JUMP_COLUMNS",
     "METRIC_DS_TYPE",
+    "METRIC_QUANTITIES",
     "Calibration",
     "CalibrationError",
     "FloorLine",
@@ -56,6 +58,7 @@ __all__ = [
     "foot_height",
     "individual_key",
     "jumps_table",
+    "metric_summary",
     "parse_heights",
     "parse_points",
     "pelvis_motion",

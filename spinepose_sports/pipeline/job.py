@@ -101,14 +101,15 @@ def analyze_video(
             "stitch_filter", postprocess_tracks, poses, boxes, appearance.to_dataarray(boxes),
             config,
         )
+    notes: dict[str, Any] = {}  # run.json entries of the chain: calibration, exports
     made |= finish_from_poses(
-        poses, boxes, folder, config, timer, save_raw=True, progress=progress
+        poses, boxes, folder, config, timer, save_raw=True, progress=progress, record=notes
     )
-    warnings = run_warnings(poses, config)
+    warnings = run_warnings(poses, config) + notes.pop("warnings", [])
     write_run(folder, completed_record(
         record, timer, t_start, video=info.to_dict(), stages=stages.describe(), outputs=made,
         poses=poses, tracking=tracking, warnings=warnings, removed=remove_stale(folder, made),
-    ))
+    ) | notes)
     return VideoResult(
         video_path, folder, "completed", n_frames=len(acc), n_tracks=poses.sizes["individual"],
         n_tracker_ids=n_tracker_ids, seconds=time.perf_counter() - t_start, warnings=warnings,
@@ -173,19 +174,22 @@ def analyze_poses_file(
     # never overwrite the saved poses it was read from (a selection would lose tracks)
     save_raw = not same_folder
     timer = StageTimer()
+    notes: dict[str, Any] = {}  # run.json entries of the chain: calibration, exports
     made = finish_from_poses(
-        poses, boxes, folder, config, timer, save_raw=save_raw, progress=progress
+        poses, boxes, folder, config, timer, save_raw=save_raw, progress=progress, record=notes
     )
+    warnings = notes.pop("warnings", [])
     if same_folder:  # the inputs of this run stay: they are its source
         made |= {r: OUTPUTS[r] for r in ("poses", "boxes", "tracker_poses", "tracker_boxes")
                  if (folder / OUTPUTS[r]).is_file()}
     write_run(folder, completed_record(
         record, timer, t_start, video=None, stages=None, outputs=made, poses=poses,
-        tracking=tracking, warnings=[], removed=remove_stale(folder, made),
-    ))
+        tracking=tracking, warnings=warnings, removed=remove_stale(folder, made),
+    ) | notes)
     return VideoResult(
         poses_path, folder, "completed", n_frames=poses.sizes["time"],
         n_tracks=poses.sizes["individual"], seconds=time.perf_counter() - t_start,
+        warnings=warnings,
     )
 
 
