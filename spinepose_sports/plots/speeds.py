@@ -18,6 +18,9 @@ TEMPLATE = "plotly_white"
 FLIGHT_BAND = "rgba(44, 160, 44, 0.15)"
 SPEED_COLOUR = "#1f77b4"
 HEIGHT_COLOUR = "#d62728"
+#: Smallest axis ranges: speed 0-0.5 m/s, vertical displacement ±0.1 m.
+MIN_SPEED_RANGE = 0.5
+MIN_DISPLACEMENT_RANGE = 0.1
 
 
 def _units(metric: xr.Dataset, var: str) -> str:
@@ -59,10 +62,24 @@ def pelvis_speed_figure(
         title=f"pelvis speed and vertical displacement of {individual} ({peak})",
         template=TEMPLATE, showlegend=False, margin={"l": 70, "r": 20, "t": 60, "b": 50},
     )
-    fig.update_yaxes(title_text=f"pelvis speed ({v_unit})", row=1, col=1)
-    fig.update_yaxes(title_text=f"vertical displacement ({d_unit})", row=2, col=1)
+    fig.update_yaxes(
+        title_text=f"pelvis speed ({v_unit})", range=[0, _top(speed, MIN_SPEED_RANGE)],
+        tickformat=".2f", row=1, col=1,
+    )
+    reach = _top(np.abs(lift), MIN_DISPLACEMENT_RANGE)
+    fig.update_yaxes(
+        title_text=f"vertical displacement ({d_unit})", range=[-reach, reach],
+        tickformat=".2f", row=2, col=1,
+    )
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
     return fig
+
+
+def _top(values: np.ndarray, at_least: float) -> float:
+    """An axis end: 10 % above the largest finite value, at least ``at_least`` (so that
+    an athlete standing still shows a flat line, not magnified noise)."""
+    finite = values[np.isfinite(values)]
+    return max(at_least, 1.1 * float(finite.max())) if finite.size else at_least
 
 
 def _jumps_of(jumps: pd.DataFrame | None, individual: str) -> pd.DataFrame:
