@@ -343,7 +343,7 @@ class AnalyzeConfig(BaseModel):
 
     @model_validator(mode="after")
     def _exports_have_kinematics(self) -> AnalyzeConfig:
-        from .export.api import NEEDS_KINEMATICS
+        from .export_formats import NEEDS_KINEMATICS
 
         needs = [f for f in self.units.export if f in NEEDS_KINEMATICS]
         if needs and not self.kinematics.kinematics:

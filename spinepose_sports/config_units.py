@@ -101,7 +101,7 @@ class UnitsSettings(Section):
     @field_validator("export", mode="before")
     @classmethod
     def _formats(cls, value: Any) -> Any:
-        from .export.api import ExportError, parse_formats
+        from .export_formats import ExportError, parse_formats
 
         if value is None or value == "" or (isinstance(value, list | tuple) and not value):
             return ()
@@ -112,7 +112,7 @@ class UnitsSettings(Section):
 
     @model_validator(mode="after")
     def _one_method(self) -> UnitsSettings:
-        from .export.api import NEEDS_CALIBRATION
+        from .export_formats import NEEDS_CALIBRATION
 
         methods = self.methods()
         if len(methods) > 1:

@@ -31,6 +31,14 @@ import pandas as pd
 import xarray as xr
 
 from ..data import save_netcdf
+from ..export_formats import (  # the names, in a light module (the config checks them)
+    EXPORT_DIR,
+    FORMATS,
+    NEEDS_CALIBRATION,
+    NEEDS_KINEMATICS,
+    ExportError,
+    parse_formats,
+)
 from ..metric import Calibration, CalibrationError, compute_metric, jumps_table, speeds_table
 from ..report import Results, ResultsFolderError, load_results
 from ._files import atomic_path
@@ -40,35 +48,9 @@ from .openpose import write_openpose
 from .trc import write_trc
 from .xlsx import write_xlsx
 
-FORMATS: tuple[str, ...] = ("trc", "mot", "c3d", "openpose", "xlsx", "metric")
-NEEDS_CALIBRATION = frozenset({"trc", "c3d", "metric"})
-NEEDS_KINEMATICS = frozenset({"mot", "xlsx"})
-EXPORT_DIR = "export"
 METRIC_FILE = "metric.nc"
 SPEEDS_FILE = "speeds.csv"
 JUMPS_FILE = "jumps.csv"
-
-
-class ExportError(ValueError):
-    """An export cannot be made: bad format, missing file, unknown athlete (one line)."""
-
-
-def parse_formats(formats: str | Sequence[str]) -> list[str]:
-    """``"trc,mot"`` or ``["trc", "MOT"]`` -> ``["trc", "mot"]`` (checked, de-duplicated)."""
-    items = formats.split(",") if isinstance(formats, str) else list(formats)
-    out: list[str] = []
-    for item in items:
-        for f in str(item).split(","):
-            f = f.strip().lower().lstrip(".")
-            if not f:
-                continue
-            if f not in FORMATS:
-                raise ExportError(f"unknown export format {f!r}; choose from {', '.join(FORMATS)}")
-            if f not in out:
-                out.append(f)
-    if not out:
-        raise ExportError(f"no export format given; choose from {', '.join(FORMATS)}")
-    return out
 
 
 @dataclass
@@ -274,6 +256,8 @@ def calibration_record(metric: xr.Dataset) -> dict[str, Any]:
 __all__ = [
     "EXPORT_DIR",
     "FORMATS",
+    "NEEDS_CALIBRATION",
+    "NEEDS_KINEMATICS",
     "ExportError",
     "calibration_record",
     "export_results",
