@@ -418,8 +418,13 @@ class AnalyzeConfig(BaseModel):
         return tomli_w.dumps(self.to_tables())
 
     def results_key(self) -> str:
-        """sha256 of the settings that decide what a run computes (not where it writes)."""
+        """sha256 of the settings that decide what a run computes (not where it writes),
+        and of the calibration file's content when one is given."""
         values = {k: v for k, v in self.settings().items() if k not in NOT_IN_RESULTS}
+        if self.units.calibration is not None and self.units.calibration.is_file():
+            values["calibration_sha256"] = hashlib.sha256(
+                self.units.calibration.read_bytes()
+            ).hexdigest()
         text = json.dumps(values, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 

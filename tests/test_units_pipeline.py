@@ -124,6 +124,9 @@ def test_calibration_file_in_a_pipeline_file_is_relative_to_it(tmp_path) -> None
     definition.write_text('[units]\ncalibration = "cal.toml"\nexport = ["trc"]\n')
     _, config = load_config_file(definition)
     assert config.units.calibration == tmp_path / "cal.toml"
+    key = config.results_key()
+    (tmp_path / "cal.toml").write_text("height_m = 1.80\n")
+    assert load_config_file(definition)[1].results_key() != key  # a completed run is redone
     (tmp_path / "bad.toml").write_text("height_m = 17.5\n")
     definition.write_text('[units]\ncalibration = "bad.toml"\n')
     with pytest.raises(ConfigError, match=r"club.toml: calibration = .*not a human height"):
