@@ -259,6 +259,15 @@ def _register_export_commands() -> None:
 _register_export_commands()
 
 
+def _register_compare_command() -> None:
+    from .cli_compare import compare_command
+
+    app.command("compare")(compare_command)
+
+
+_register_compare_command()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

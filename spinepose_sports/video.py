@@ -17,7 +17,6 @@ names the file.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -38,7 +37,6 @@ _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.RO
 #: Exceptions that PyAV and the OS raise for unreadable or unwritable media.
 _MEDIA_ERRORS = (av.FFmpegError, OSError, EOFError)
 #: Audio codecs that an MP4 holds as they are (copied without re-encoding).
-_MP4_AUDIO = frozenset({"aac", "mp3"})
 #: FFmpeg colour tags of what the writer stores: BT.601 matrix, limited range.
 _AVCOL_SPC_SMPTE170M, _AVCOL_RANGE_MPEG = 6, 1
 
@@ -345,79 +343,6 @@ def _as_rate(fps: float | Fraction) -> Fraction:
     return rate
 
 
-class _AudioCarrier:
-    """Feeds the audio of a source file into an output container, interleaved with video.
-
-    AAC and MP3 are copied packet by packet; any other codec is re-encoded to AAC.
-    """
-
-    def __init__(self, source: Path) -> None:
-        self._input = av.open(str(source), mode="r")
-        self._in_stream = self._input.streams.audio[0]
-        self._packets: Iterator[tuple[float, av.Packet]] | None = None
-        self._pending: tuple[float, av.Packet] | None = None
-
-    def add_to(self, output: av.container.OutputContainer) -> None:
-        """Add the audio stream to ``output`` (before anything is muxed)."""
-        src = self._in_stream
-        if src.codec_context.name in _MP4_AUDIO:
-            out = output.add_stream_from_template(src)
-            self._packets = self._copied(out)
-        else:
-            encoder = output.add_stream("aac", rate=src.rate or 48000)
-            encoder.layout = "mono" if src.channels == 1 else "stereo"
-            self._packets = self._encoded(encoder)
-
-    def _copied(self, out: av.AudioStream) -> Iterator[tuple[float, av.Packet]]:
-        for packet in self._input.demux(self._in_stream):
-            if packet.dts is None or packet.pts is None or packet.time_base is None:
-                continue
-            packet.stream = out
-            yield float(packet.pts * packet.time_base), packet
-
-    def _encoded(self, out: av.AudioStream) -> Iterator[tuple[float, av.Packet]]:
-        for frame in itertools.chain(self._input.decode(self._in_stream), [None]):
-            for packet in out.encode(frame):  # None flushes the encoder
-                yield self._time(packet), packet
-
-    @staticmethod
-    def _time(packet: av.Packet) -> float:
-        if packet.pts is None or packet.time_base is None:
-            return 0.0
-        return float(packet.pts * packet.time_base)
-
-    def mux_until(self, output: av.container.OutputContainer, until_s: float) -> None:
-        """Mux the audio packets that start before ``until_s`` (s)."""
-        while self._packets is not None:
-            if self._pending is None:
-                self._pending = next(self._packets, None)
-                if self._pending is None:
-                    self._packets = None
-                    return
-            time_s, packet = self._pending
-            if time_s >= until_s:
-                return
-            output.mux(packet)
-            self._pending = None
-
-    def close(self) -> None:
-        self._input.close()
-
-
-def _audio_source(path: str | os.PathLike[str] | None) -> _AudioCarrier | None:
-    """An :class:`_AudioCarrier` for ``path``, or None when it is None or has no audio."""
-    if path is None:
-        return None
-    p = _check_file(path)
-    try:
-        with av.open(str(p), mode="r") as source:
-            if not source.streams.audio:
-                return None
-        return _AudioCarrier(p)
-    except _MEDIA_ERRORS as err:
-        raise VideoError(f"{p}: cannot read the audio ({_reason(err)})") from err
-
-
 class VideoWriter:
     """Write BGR frames to an H.264 (libx264, yuv420p) MP4, as a context manager.
 
@@ -468,7 +393,7 @@ class VideoWriter:
         self.crf = crf
         self.frames_written = 0
         self._stream: av.VideoStream | None = None
-        self._audio = _audio_source(audio_from)
+        self._audio_from = None if audio_from is None else _check_file(audio_from)
         try:
             self._output: av.container.OutputContainer | None = av.open(
                 str(self.part_path),
@@ -477,8 +402,6 @@ class VideoWriter:
                 container_options={"movflags": "+faststart"},
             )
         except _MEDIA_ERRORS as err:
-            if self._audio is not None:
-                self._audio.close()
             raise VideoError(f"{self.path}: cannot create the file ({_reason(err)})") from err
 
     def __enter__(self) -> VideoWriter:
@@ -496,7 +419,7 @@ class VideoWriter:
             self.abort()
 
     def _start(self, width: int, height: int) -> av.VideoStream:
-        """Add the H.264 stream (and the audio stream) for ``width`` x ``height`` px frames."""
+        """Add the H.264 stream for ``width`` x ``height`` px frames."""
         assert self._output is not None
         stream = self._output.add_stream(
             "libx264", rate=self.rate, options={"preset": self.preset, "crf": str(self.crf)}
@@ -507,8 +430,6 @@ class VideoWriter:
         # OpenCV converts with the BT.601 matrix, limited range: say so in the stream
         stream.codec_context.colorspace = _AVCOL_SPC_SMPTE170M
         stream.codec_context.color_range = _AVCOL_RANGE_MPEG
-        if self._audio is not None:
-            self._audio.add_to(self._output)
         return stream
 
     def write(self, image_bgr: np.ndarray) -> None:
@@ -539,8 +460,6 @@ class VideoWriter:
                 self._stream = self._start(width, height)
             self._encode(image)
             self.frames_written += 1
-            if self._audio is not None:
-                self._audio.mux_until(self._output, float(self.frames_written / self.rate))
         except _MEDIA_ERRORS as err:
             raise VideoError(f"{self.path}: encoding failed ({_reason(err)})") from err
 
@@ -573,18 +492,20 @@ class VideoWriter:
             raise VideoError(f"{self.path}: no frame was written, no file made")
         try:
             self._output.mux(self._stream.encode(None))
-            if self._audio is not None:
-                self._audio.mux_until(self._output, float(self.frames_written / self.rate))
             self._output.close()
         except _MEDIA_ERRORS as err:
             self.abort()
             raise VideoError(f"{self.path}: finishing the file failed ({_reason(err)})") from err
         self._output = None
-        if self._audio is not None:
-            self._audio.close()
-            self._audio = None
         try:
-            os.replace(self.part_path, self.path)
+            if self._audio_from is not None:  # the one audio muxer (spinepose_sports.audio)
+                from .audio import mux_with_audio
+
+                end_s = float(self.frames_written / self.rate)
+                mux_with_audio(self.part_path, self._audio_from, self.path, start_s=0.0,
+                               end_s=end_s)
+            else:
+                os.replace(self.part_path, self.path)
         except OSError as err:
             raise VideoError(f"{self.path}: cannot rename {self.part_path.name} ({err})") from err
 
@@ -594,7 +515,4 @@ class VideoWriter:
         if output is not None:
             with contextlib.suppress(*_MEDIA_ERRORS):
                 output.close()
-        if self._audio is not None:
-            self._audio.close()
-            self._audio = None
         self.part_path.unlink(missing_ok=True)

@@ -323,8 +323,9 @@ def test_dashboard_shows_pelvis_speed_with_units_when_calibrated(calibrated) -> 
     fig = figures["track_3"]
     hovers = [tr.hovertemplate for tr in fig.data]
     assert any("m/s" in h for h in hovers) and any(" m<" in h for h in hovers)
-    assert fig.layout.yaxis.title.text == "pelvis speed (m/s)"
-    assert fig.layout.yaxis2.title.text == "vertical displacement (m)"
+    assert fig.layout.yaxis2.title.text == "pelvis speed (m/s)"  # on top
+    assert fig.layout.yaxis.title.text == "vertical displacement (m)"
+    assert fig.layout.xaxis.title.text == "time (s)"  # the video cursor finds it
     metric = load_netcdf(folder / "metric.nc")
     np.testing.assert_allclose(
         np.asarray(fig.data[0].y, float), metric["pelvis_speed"].sel(individual="track_3")

@@ -44,6 +44,9 @@ import pandas as pd
 
 from ..skeleton import KEYPOINT_INDEX
 from .view import (
+    _LR_PAIRS,
+    _SIDE_LIMBS,
+    _WIDTH_PAIRS,
     CONFIDENCE_MARGIN,
     FACINGS,
     FRONTAL_WIDTH_RATIO,
@@ -63,17 +66,6 @@ KIND_HYSTERESIS = 0.05
 FACING_MARGIN = 0.1
 
 _K = KEYPOINT_INDEX
-_WIDTH_PAIRS = (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"))
-_LR_PAIRS = (
-    ("left_shoulder", "right_shoulder"),
-    ("left_hip", "right_hip"),
-    ("left_ear", "right_ear"),
-    ("left_eye", "right_eye"),
-    ("left_elbow", "right_elbow"),
-    ("left_knee", "right_knee"),
-    ("left_ankle", "right_ankle"),
-)
-_SIDE_LIMBS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "big_toe")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from plotly.offline import get_plotlyjs
 from ..data import track_id_of
 from ..report import Results, load_results
 from ..results import DASHBOARD_FILE, write_text
+from .dashboard_video import VIDEO_CSS, VIDEO_JS, overlay_src, with_video
 from .figures import (
     flexion_curves_figure,
     kinematogram_figure,
@@ -342,6 +343,7 @@ _JS = """
     Promise.all(jobs).then(function(){
       body.dataset.plotRects = rects();
       body.dataset.rendered = track;
+      document.dispatchEvent(new CustomEvent('dashboard:rendered', {detail: track}));
     }, function(err){ body.dataset.jsError = String(err); });
   }
   const pick = document.getElementById('pick');
@@ -430,21 +432,25 @@ def _data_json(
     return json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
 
 
-def dashboard_html(results: Results, kin: xr.Dataset, max_tracks: int = MAX_TRACKS) -> str:
-    """The whole page as a string (plotly.js embedded)."""
+def dashboard_html(
+    results: Results, kin: xr.Dataset, max_tracks: int = MAX_TRACKS,
+    video_src: str | None = None,
+) -> str:
+    """The whole page as a string (plotly.js embedded); ``video_src``: a link to the
+    overlay video to play beside the plots (:mod:`.dashboard_video`), None for none."""
     tracks, left_out = select_tracks(kin, results.repetitions, max_tracks)
     figures = {t.individual: track_figures(results, kin, t) for t in tracks}
     initial = tracks[0].individual if tracks else None
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(results.title)}: spine dashboard</title>"
-        f"<style>{_CSS}</style>"
+        f"<style>{_CSS}{VIDEO_CSS}</style>"
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-        f"{_header(results, kin, left_out)}<main>{_selector(tracks)}{_sections(results, tracks)}"
-        "</main>"
+        f"{_header(results, kin, left_out)}<main>{_selector(tracks)}"
+        f"{with_video(_sections(results, tracks), video_src, results.poses)}</main>"
         '<script type="application/json" id="dashboard-data">'
         f"{_data_json(figures, initial, [k for k, _ in page_figures(results)])}</script>"
-        f"<script>{_JS}</script></body></html>"
+        f"<script>{_JS}</script><script>{VIDEO_JS}</script></body></html>"
     )
 
 
@@ -469,11 +475,14 @@ def write_dashboard(
     Reads ``poses_smoothed.nc`` (else ``poses.nc``), ``kinematics.nc``, ``summary.csv`` and
     ``repetitions.csv``; without ``kinematics.nc`` the kinematics are computed from the
     poses.  The page is self-contained and works offline (plotly.js is embedded, about
-    4.7 MB).  At most ``max_tracks`` tracks are shown, those with the most valid frames.
+    4.7 MB); it plays the results folder's ``overlay.mp4`` beside the plots, linked to
+    them (:mod:`.dashboard_video`), when the browser finds it there.  At most
+    ``max_tracks`` tracks are shown, those with the most valid frames.
     """
     results, kin = load_for_dashboard(results_dir)
     out = Path(out_path) if out_path is not None else results.folder / DASHBOARD_FILE
-    return write_text(out, dashboard_html(results, kin, max_tracks))
+    video_src = overlay_src(results.folder, out)
+    return write_text(out, dashboard_html(results, kin, max_tracks, video_src))
 
 
 __all__ = [

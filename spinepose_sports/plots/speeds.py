@@ -41,16 +41,20 @@ def pelvis_speed_figure(
     speed = metric["pelvis_speed"].sel(individual=individual).values
     lift = metric["vertical_displacement"].sel(individual=individual).values
     v_unit, d_unit = _units(metric, "pelvis_speed"), _units(metric, "vertical_displacement")
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    # row 1 is the bottom one: its x axis, ``xaxis``, carries "time (s)" (the dashboard's
+    # video cursor and click-to-seek find time plots by that axis title)
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, start_cell="bottom-left"
+    )
     fig.add_trace(go.Scatter(
         x=t, y=speed, mode="lines", name="pelvis speed", line={"color": SPEED_COLOUR},
         hovertemplate=f"%{{x:.2f}} s<br>%{{y:.2f}} {v_unit}<extra>pelvis speed</extra>",
-    ), row=1, col=1)
+    ), row=2, col=1)
     fig.add_trace(go.Scatter(
         x=t, y=lift, mode="lines", name="vertical displacement",
         line={"color": HEIGHT_COLOUR},
         hovertemplate=f"%{{x:.2f}} s<br>%{{y:.3f}} {d_unit}<extra>vertical displacement</extra>",
-    ), row=2, col=1)
+    ), row=1, col=1)
     for _, jump in _jumps_of(jumps, individual).iterrows():
         fig.add_vrect(
             x0=float(jump["takeoff_s"]), x1=float(jump["landing_s"]), fillcolor=FLIGHT_BAND,
@@ -64,14 +68,14 @@ def pelvis_speed_figure(
     )
     fig.update_yaxes(
         title_text=f"pelvis speed ({v_unit})", range=[0, _top(speed, MIN_SPEED_RANGE)],
-        tickformat=".2f", row=1, col=1,
+        tickformat=".2f", row=2, col=1,
     )
     reach = _top(np.abs(lift), MIN_DISPLACEMENT_RANGE)
     fig.update_yaxes(
         title_text=f"vertical displacement ({d_unit})", range=[-reach, reach],
-        tickformat=".2f", row=2, col=1,
+        tickformat=".2f", row=1, col=1,
     )
-    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", row=1, col=1)
     return fig
 
 

@@ -13,8 +13,8 @@ Two writers:
 
 Both give H.264, yuv420p MP4 with the index in front (``+faststart``), which plays in
 browsers and in Jupyter.  The source's audio is then muxed in, cut to the rendered time
-range (:mod:`.audio`); in slow motion there is no audio (slowed speech and music are of
-no use to a coach, and a track longer than the video would be).
+range (:mod:`spinepose_sports.audio`); in slow motion there is no audio (slowed speech
+and music are of no use to a coach, and a track longer than the video would be).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..audio import mux_with_audio
 from ..video import VideoWriter, read_frames
 from .annotate import DrawStyle, annotate_frame, track_color
-from .audio import mux_with_audio
 from .hud import ColorLegend, draw_trail, legend_ends
 from .lookup import FrameLookup, FrameOverlayData, OverlayFrame
 from .options import DEFAULT_OPTIONS, RenderOptions
