@@ -49,6 +49,9 @@ OUTPUTS: dict[str, str] = {
     "angles": "angles.csv",
     "summary": "summary.csv",
     "repetitions": "repetitions.csv",
+    "metric": "metric.nc",
+    "speeds": "speeds.csv",
+    "jumps": "jumps.csv",
     "dashboard": "dashboard.html",
     "overlay": "overlay.mp4",
 }
@@ -66,9 +69,16 @@ REPETITIONS_FILE = OUTPUTS["repetitions"]
 DASHBOARD_FILE = OUTPUTS["dashboard"]
 OVERLAY_FILE = OUTPUTS["overlay"]
 PART_SUFFIX = ".part"
-#: Folders inside a results folder derived from its outputs (by ``export``): stale once
-#: the outputs change, so a new run never carries them over.
-DERIVED_DIRS = ("export",)
+#: Folders inside a results folder derived from its outputs, with the patterns of the
+#: files a run makes there (``export``'s files): those are stale once the outputs change,
+#: so a new run never carries them over; other files there (a user's) are carried.
+DERIVED_FILES: dict[str, tuple[str, ...]] = {
+    "export": (
+        "*.trc", "*.mot", "*.c3d", "*.xlsx", "metric.nc", "speeds.csv", "jumps.csv",
+        "*.part", "openpose/*_keypoints.json", "openpose/*.part",
+    ),
+}
+DERIVED_DIRS = tuple(DERIVED_FILES)
 STAGING_MARK = ".partial-"
 PREVIOUS_MARK = ".previous-"
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)(?P<mark>\.partial-|\.previous-)(?P<pid>\d+)$")
@@ -264,7 +274,7 @@ def _carry_over(old: Path, new: Path) -> list[str]:
     if not old.is_dir():
         return []
     skip = _output_names(old) | {RUN_FILE, *DERIVED_DIRS}
-    carried = []
+    carried = _carry_user_files_of_derived(old, new)
     for item in sorted(old.iterdir()):
         if item.name in skip or item.name.endswith(PART_SUFFIX) or (new / item.name).exists():
             continue
@@ -273,6 +283,24 @@ def _carry_over(old: Path, new: Path) -> list[str]:
         else:
             link_or_copy(item, new / item.name)
         carried.append(item.name)
+    return carried
+
+
+def _carry_user_files_of_derived(old: Path, new: Path) -> list[str]:
+    """The user's files inside :data:`DERIVED_FILES` folders (those no run makes)."""
+    carried = []
+    for name, patterns in DERIVED_FILES.items():
+        root = old / name
+        if not root.is_dir():
+            continue
+        made = {p for pattern in patterns for p in root.glob(pattern)}
+        for item in sorted(root.rglob("*")):
+            target = new / item.relative_to(old)
+            if item.is_dir() or item in made or target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            link_or_copy(item, target)
+            carried.append(str(item.relative_to(old)))
     return carried
 
 
@@ -407,6 +435,7 @@ __all__ = [
     "CSV_FILE",
     "DASHBOARD_FILE",
     "DERIVED_DIRS",
+    "DERIVED_FILES",
     "KINEMATICS_FILE",
     "OUTPUTS",
     "OVERLAY_FILE",

@@ -57,6 +57,13 @@ BAD_VALUES: dict[str, tuple[object, str]] = {
     "kinematics": ("lots", "bool"),
     "view": ("side", "left_side"),
     "facing": ("up", "'left'"),
+    "athlete_height": (17.8, "human height"),
+    "athlete_heights": ("3:1.82", "TRACK=METRES"),
+    "calibration": ("/no/such/calibration.toml", "no such calibration file"),
+    "calibration_points": ("1,2,3", "X1,Y1,X2,Y2"),
+    "calibration_distance": (0, "greater than 0"),
+    "floor_angle": (60, "less than or equal to 45"),
+    "export": ("fbx", "trc, mot, c3d"),
 }
 
 

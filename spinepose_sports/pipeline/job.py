@@ -159,15 +159,18 @@ def analyze_video(
                 "stitch_filter", postprocess_tracks, poses, boxes,
                 appearance.to_dataarray(boxes), config,
             )
+        notes: dict[str, Any] = {}  # run.json entries of the chain: calibration, exports
         finish_from_poses(
-            poses, boxes, staging, config, timer, save_raw=True, progress=progress, made=made
+            poses, boxes, staging, config, timer, save_raw=True, progress=progress, made=made,
+            record=notes,
         )
-        warnings = decode_warnings + run_warnings(poses, config, n_tracker_ids)
+        warnings = (decode_warnings + run_warnings(poses, config, n_tracker_ids)
+                    + notes.pop("warnings", []))
         write_run(staging, completed_record(
             record, timer, t_start, video=info.to_dict(), stages=stages.describe(),
             outputs=made, poses=poses, tracking=tracking, warnings=warnings,
             removed=stale_outputs(folder, made),
-        ))
+        ) | notes)
         return VideoResult(
             video_path, folder, "completed", n_frames=len(acc),
             n_tracks=poses.sizes["individual"], n_tracker_ids=n_tracker_ids,
@@ -241,17 +244,20 @@ def analyze_poses_file(
             )
         # never overwrite the saved poses it was read from (a selection would lose tracks)
         timer = StageTimer()
+        notes: dict[str, Any] = {}  # run.json entries of the chain: calibration, exports
         finish_from_poses(
             selected, kept_boxes, staging, config, timer, save_raw=not same_folder,
-            progress=progress, made=made,
+            progress=progress, made=made, record=notes,
         )
+        warnings = notes.pop("warnings", [])
         write_run(staging, completed_record(
             record, timer, t_start, video=None, stages=None, outputs=made, poses=selected,
-            tracking=tracking, warnings=[], removed=stale_outputs(folder, made),
-        ))
+            tracking=tracking, warnings=warnings, removed=stale_outputs(folder, made),
+        ) | notes)
         return VideoResult(
             poses_path, folder, "completed", n_frames=selected.sizes["time"],
             n_tracks=selected.sizes["individual"], seconds=time.perf_counter() - t_start,
+            warnings=warnings,
         )
 
     return _staged(folder, poses_path, config, started, body)

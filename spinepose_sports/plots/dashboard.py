@@ -4,7 +4,9 @@ The page embeds plotly.js itself (no network), the figures of every shown track 
 and a track selector: choosing a track redraws the figures (``Plotly.react``) and shows
 that track's tables.  Figures: the spine kinematogram, the flexion curves per region with
 repetition bands, the spine's shape at chosen instants (small multiples), the range of
-motion per level and region; tables: key angles (from ``summary.csv``) and repetitions.
+motion per level and region and, when the results are calibrated (``metric.nc``), the
+pelvis speed (m/s) and vertical displacement (m) with the jumps; tables: key angles (from
+``summary.csv``), speeds and jumps (when calibrated) and repetitions.
 
 The page opens on the track with the most valid frames, or on the one named in the URL's
 fragment (``dashboard.html#track_7``), which the selector keeps up to date (shareable
@@ -39,6 +41,7 @@ from .figures import (
     rom_figure,
     spine_shapes_figure,
 )
+from .speeds import not_calibrated_figure, pelvis_speed_figure
 
 #: Figure keys in page order, with their section titles.
 FIGURES: tuple[tuple[str, str], ...] = (
@@ -47,6 +50,8 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("shapes", "Spine shape at chosen instants"),
     ("rom", "Range of motion"),
 )
+#: The figure of calibrated results (after :data:`FIGURES`).
+SPEED_FIGURE = ("speed", "Pelvis speed and vertical displacement (m/s, m)")
 #: Time samples per plotted series at most; longer videos are decimated for the page.
 MAX_PLOT_SAMPLES = 3000
 MAX_TRACKS = 20
@@ -146,11 +151,17 @@ def _decimated(ds: xr.Dataset) -> xr.Dataset:
     return ds.isel(time=slice(None, None, step)) if step > 1 else ds
 
 
+def page_figures(results: Results) -> tuple[tuple[str, str], ...]:
+    """The figures of the page, ``(key, title)``: :data:`FIGURES`, and
+    :data:`SPEED_FIGURE` when the results are calibrated."""
+    return (*FIGURES, SPEED_FIGURE) if results.metric is not None else FIGURES
+
+
 def track_figures(results: Results, kin: xr.Dataset, info: TrackInfo) -> dict[str, go.Figure]:
-    """The dashboard's figures of one track, by key of :data:`FIGURES`."""
+    """The dashboard's figures of one track, by key of :func:`page_figures`."""
     reps = _track_rows(results.repetitions, info.track_id)
     small = _decimated(kin)
-    return {
+    figures = {
         "kinematogram": kinematogram_figure(small, info.individual, reps),
         "curves": flexion_curves_figure(small, info.individual, reps),
         "shapes": spine_shapes_figure(
@@ -158,6 +169,14 @@ def track_figures(results: Results, kin: xr.Dataset, info: TrackInfo) -> dict[st
         ),
         "rom": rom_figure(kin, info.individual, results.summary),
     }
+    metric = results.metric
+    if metric is not None:
+        calibrated = info.individual in {str(i) for i in metric["individual"].values}
+        figures["speed"] = (
+            pelvis_speed_figure(_decimated(metric), info.individual, results.jumps)
+            if calibrated else not_calibrated_figure(info.individual)
+        )
+    return figures
 
 
 def _track_rows(table: pd.DataFrame | None, track_id: int) -> pd.DataFrame | None:
@@ -220,6 +239,28 @@ def summary_html(summary: pd.DataFrame | None, info: TrackInfo) -> str:
     )
 
 
+def speeds_html(results: Results, info: TrackInfo) -> str:
+    """Key figures in real-world units of a track: pelvis speed, acceleration, vertical
+    and horizontal range, jumps (mean, min, max, range, frames or jumps)."""
+    from ..metric import metric_summary
+
+    metric = results.metric
+    if metric is None or info.individual not in {str(i) for i in metric["individual"].values}:
+        return "<p>This track is not calibrated: no real-world units.</p>"
+    rows = metric_summary(metric.sel(individual=[info.individual]), results.jumps)
+    cols = [
+        ("quantity", "quantity"),
+        ("label", "of"),
+        ("units", "units"),
+        ("mean", "mean"),
+        ("min", "min"),
+        ("max", "max"),
+        ("rom", "range"),
+        ("n_valid", "frames / jumps"),
+    ]
+    return _html_table(rows, cols, digits=2)
+
+
 def repetitions_html(repetitions: pd.DataFrame | None, info: TrackInfo) -> str:
     """The repetitions of a track: times (s), peak and ROM (deg), lumbopelvic rhythm."""
     rows = _track_rows(repetitions, info.track_id)
@@ -272,6 +313,9 @@ _HELP = {
     "coloured like the kinematogram.",
     "rom": "Range of motion (largest minus smallest angle) over the whole track and, "
     "with repetitions, the mean within one repetition.",
+    "speed": "Calibrated (see run.json's calibration and docs/exports.md for the 2D "
+    "assumptions): the pelvis (hip point) speed in the image plane, and its height minus "
+    "its median (standing) height. Green bands: flights (both feet off the floor).",
 }
 
 _JS = """
@@ -352,7 +396,7 @@ def _selector(tracks: list[TrackInfo]) -> str:
 
 def _sections(results: Results, tracks: list[TrackInfo]) -> str:
     parts = []
-    for key, title in FIGURES:
+    for key, title in page_figures(results):
         parts.append(
             f'<section><h2>{title}</h2><p class="help">{_HELP[key]}</p>'
             f'<div class="plot" id="fig-{key}"></div></section>'
@@ -364,12 +408,21 @@ def _sections(results: Results, tracks: list[TrackInfo]) -> str:
             for t in tracks
         )
         parts.append(f"<section><h2>{name}</h2>{tables}</section>")
+        if name == "Key angles" and results.metric is not None:
+            tables = "".join(
+                f'<div data-track="{html.escape(t.individual)}" hidden>'
+                f"{speeds_html(results, t)}</div>"
+                for t in tracks
+            )
+            parts.append(f"<section><h2>Speeds and jumps</h2>{tables}</section>")
     return "".join(parts)
 
 
-def _data_json(figures: dict[str, dict[str, go.Figure]], initial: str | None) -> str:
+def _data_json(
+    figures: dict[str, dict[str, go.Figure]], initial: str | None, keys: list[str]
+) -> str:
     payload = {
-        "keys": [k for k, _ in FIGURES],
+        "keys": keys,
         "initial": initial,
         "figures": {
             ind: {k: json.loads(pio.to_json(f, validate=False)) for k, f in figs.items()}
@@ -396,7 +449,7 @@ def dashboard_html(
         f"{_header(results, kin, left_out)}<main>{_selector(tracks)}"
         f"{with_video(_sections(results, tracks), video_src, results.poses)}</main>"
         '<script type="application/json" id="dashboard-data">'
-        f"{_data_json(figures, initial)}</script>"
+        f"{_data_json(figures, initial, [k for k, _ in page_figures(results)])}</script>"
         f"<script>{_JS}</script><script>{VIDEO_JS}</script></body></html>"
     )
 
@@ -438,6 +491,7 @@ __all__ = [
     "choose_instants",
     "dashboard_html",
     "load_for_dashboard",
+    "page_figures",
     "select_tracks",
     "track_figures",
     "write_dashboard",
