@@ -98,8 +98,7 @@ def finish_from_poses(
     files: role -> file name.  ``made``: a dict filled in as each file is written (so
     that, when a later step fails, the caller knows which finished outputs to keep).
     ``record``, when given, receives this chain's entries of ``run.json``:
-    ``calibration`` (when calibrated), ``exports`` (when exported),
-    ``removed_stale_exports`` (when earlier exports were removed) and ``warnings``.
+    ``calibration`` (when calibrated), ``exports`` (when exported) and ``warnings``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     made = {} if made is None else made

@@ -148,16 +148,15 @@ def save_metric(metric: xr.Dataset, folder: Path, made: dict[str, str]) -> None:
 def write_exports(
     folder: Path, config: AnalyzeConfig, poses: xr.Dataset, metric: xr.Dataset | None
 ) -> tuple[dict[str, Any], list[str]]:
-    """Remove the previous exports of ``folder`` and write the configured ones.
+    """Write the configured exports into ``folder`` (a run's staging folder: the previous
+    run's exports are never carried into it, see :data:`~..results.DERIVED_FILES`).
 
     Returns ``run.json`` entries and warnings: ``exports`` (when any: format -> files
-    relative to ``folder``; ``openpose``: its folder and file count) and
-    ``removed_stale_exports`` (when any: the number of earlier export files removed);
-    formats that need metres are skipped, with a warning, when no athlete is calibrated."""
-    from ..export import EXPORT_DIR, NEEDS_CALIBRATION, export_results, remove_exports
+    relative to ``folder``; ``openpose``: its folder and file count); formats that need
+    metres are skipped, with a warning, when no athlete is calibrated."""
+    from ..export import EXPORT_DIR, NEEDS_CALIBRATION, export_results
 
-    removed = remove_exports(folder)
-    notes: dict[str, Any] = {"removed_stale_exports": len(removed)} if removed else {}
+    notes: dict[str, Any] = {}
     formats = list(config.units.export)
     individuals = [str(i) for i in poses["individual"].values]
     if not formats or not individuals:
