@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -184,15 +185,20 @@ def _run_batch(
         items = [(p, session.config_for(p, flags) if session else config) for p in paths]
     except ConfigError as exc:
         die(str(exc))
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         outcome = run_session(items, config, progress=progress)
         results = outcome.results
-    except KeyboardInterrupt:
-        die("interrupted: completed videos are saved; rerun with --skip-completed to resume", 130)
+    except KeyboardInterrupt as exc:
+        code = 143 if isinstance(exc, TerminatedError) else 130
+        die("interrupted: completed videos are saved, the video in progress kept its "
+            "previous results; rerun with --skip-completed to resume", code)
     except Exception as exc:
         if _is_user_error(exc):
             die(str(exc))
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print_summary(results)
     for made in (outcome.summary, outcome.index):
         if made is not None:
@@ -201,11 +207,21 @@ def _run_batch(
         raise typer.Exit(1)
 
 
+class TerminatedError(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the run in progress cleans up."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise TerminatedError()
+
+
 def _is_user_error(exc: BaseException) -> bool:
     from .detection import DetectorError
     from .pose import ModelDownloadError, ModelRegistryError, PoseModelError
+    from .results import ResultsFolderError
 
-    return isinstance(exc, (ModelDownloadError, ModelRegistryError, PoseModelError, DetectorError))
+    return isinstance(exc, (ModelDownloadError, ModelRegistryError, PoseModelError, DetectorError,
+                            ResultsFolderError))
 
 
 def _model_entry(size: str, model_version: str) -> None:
@@ -289,6 +305,15 @@ def _register_export_commands() -> None:
 
 
 _register_export_commands()
+
+
+def _register_compare_command() -> None:
+    from .cli_compare import compare_command
+
+    app.command("compare")(compare_command)
+
+
+_register_compare_command()
 
 
 def main() -> None:

@@ -27,32 +27,24 @@ DEFAULT_CALIBRATED = "trc,mot,c3d,openpose,xlsx,metric"
 
 def parse_heights(items: list[str] | None) -> dict[str, float]:
     """``["3=1.82", "track_7=1.65"]`` -> ``{"track_3": 1.82, "track_7": 1.65}``."""
-    from .metric import individual_key
+    from .metric import CalibrationError
+    from .metric import parse_heights as parse
 
-    out: dict[str, float] = {}
-    for item in items or []:
-        for part in item.split(","):
-            if not part.strip():
-                continue
-            key, sep, value = part.partition("=")
-            try:
-                out[individual_key(key)] = float(value)
-            except ValueError as exc:
-                raise ValueError(
-                    f"--height: expected TRACK=METRES like 3=1.82, got {part!r}"
-                ) from exc
-            if not sep:
-                raise ValueError(f"--height: expected TRACK=METRES like 3=1.82, got {part!r}")
-    return out
+    try:
+        return parse(items)
+    except CalibrationError as exc:
+        raise CalibrationError(f"--height: {exc}") from None
 
 
 def parse_points(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
     """``"x1,y1,x2,y2"`` px -> two points."""
+    from .metric import CalibrationError
+    from .metric import parse_points as parse
+
     try:
-        x1, y1, x2, y2 = (float(v) for v in text.split(","))
-    except ValueError as exc:
-        raise ValueError(f"--points: expected X1,Y1,X2,Y2 in px, got {text!r}") from exc
-    return (x1, y1), (x2, y2)
+        return parse(text)
+    except CalibrationError as exc:
+        raise CalibrationError(f"--points: {exc}") from None
 
 
 def build_calibration(
@@ -110,7 +102,12 @@ def export_command(
     ] = None,
     height: Annotated[
         list[str] | None,
-        typer.Option(help="Height of one athlete: TRACK=METRES (repeatable), e.g. 3=1.82."),
+        typer.Option(
+            "--height",
+            "--athlete-heights",
+            help="Height of some athletes: TRACK=METRES, comma-separated or repeated, e.g. "
+            "3=1.82,5=1.70 (--athlete-heights: analyze's name).",
+        ),
     ] = None,
     calibration: Annotated[
         Path | None,
@@ -118,10 +115,17 @@ def export_command(
     ] = None,
     points: Annotated[
         str | None,
-        typer.Option(help="Two image points a known distance apart: X1,Y1,X2,Y2 (px)."),
+        typer.Option(
+            "--points",
+            "--calibration-points",
+            help="Two image points a known distance apart: X1,Y1,X2,Y2 (px).",
+        ),
     ] = None,
     distance: Annotated[
-        float | None, typer.Option(help="Real distance between --points (m).")
+        float | None,
+        typer.Option(
+            "--distance", "--calibration-distance", help="Real distance between --points (m)."
+        ),
     ] = None,
     floor_angle: Annotated[
         float | None,

@@ -22,6 +22,12 @@ from .config import ConfigError, iter_settings
 SHORT = {"output": "-o"}
 #: Settings given as repeated KEY=VALUE options.
 KEY_VALUE = frozenset({"tracker_options"})
+#: Metavars of settings whose type does not say how to write them.
+METAVARS = {
+    "athlete_heights": "ID=M,...",
+    "calibration_points": "X1,Y1,X2,Y2",
+    "export": "FORMATS",
+}
 
 
 def flag_of(name: str) -> str:
@@ -29,7 +35,9 @@ def flag_of(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _metavar(info: Any) -> str:
+def _metavar(name: str, info: Any) -> str:
+    if name in METAVARS:
+        return METAVARS[name]
     ann = info.annotation
     if typing.get_origin(ann) is tuple:
         return "IDS"
@@ -42,7 +50,7 @@ def _metavar(info: Any) -> str:
 
 
 def _shown_default(default: Any) -> str | bool:
-    if default is None or default == {}:
+    if default is None or default == {} or default == ():
         return False
     if isinstance(default, tuple):
         return ",".join(map(str, default))
@@ -68,7 +76,7 @@ def setting_parameters() -> list[inspect.Parameter]:
             params.append(_keyword(name, Annotated[list[str] | None, option], None))
         else:
             option = typer.Option(
-                *decls, metavar=_metavar(info), help=info.description,
+                *decls, metavar=_metavar(name, info), help=info.description,
                 show_default=_shown_default(info.default), rich_help_panel=panel,
             )
             params.append(_keyword(name, Annotated[str | None, option], None))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -30,12 +31,15 @@ from typing import Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from .config_base import ConfigError
+from .config_base import Section as _Section
+from .config_base import setting as _setting
+from .config_units import UnitsSettings, needs_words
 from .skeleton import MIN_KEYPOINT_CONFIDENCE
 
 SmoothingMethod = Literal[
@@ -49,18 +53,6 @@ X264Preset = Literal[
 POSE_SIZES = ("s", "m", "l", "x")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|\d+(,\d+)*)$")
 _SCHEDULER = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used: one line naming the key, the value and what is allowed."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _setting(default: Any, help: str, **kw: Any) -> Any:
-    return Field(default, description=help, **kw)
 
 
 class OutputSettings(_Section):
@@ -363,13 +355,14 @@ SECTIONS: dict[str, type[_Section]] = {
     "tracks": TrackSettings,
     "smoothing": SmoothingSettings,
     "kinematics": KinematicsSettings,
+    "units": UnitsSettings,
     "batch": BatchSettings,
 }
 #: Settings that do not change what a run computes (left out of :meth:`results_key`).
 NOT_IN_RESULTS = frozenset({"output", "skip_completed"}) | frozenset(BatchSettings.model_fields)
 #: Settings that are paths (relative ones in pipeline files are relative to the file).
 PATH_SETTINGS = frozenset(
-    {"output", "model_dir", "detector_weights", "pose_model", "cache_dir"}
+    {"output", "model_dir", "detector_weights", "pose_model", "calibration", "cache_dir"}
 )
 
 
@@ -394,7 +387,20 @@ class AnalyzeConfig(BaseModel):
     tracks: TrackSettings = TrackSettings()
     smoothing: SmoothingSettings = SmoothingSettings()
     kinematics: KinematicsSettings = KinematicsSettings()
+    units: UnitsSettings = UnitsSettings()
     batch: BatchSettings = BatchSettings()
+
+    @model_validator(mode="after")
+    def _exports_have_kinematics(self) -> AnalyzeConfig:
+        from .export_formats import NEEDS_KINEMATICS
+
+        needs = [f for f in self.units.export if f in NEEDS_KINEMATICS]
+        if needs and not self.kinematics.kinematics:
+            raise ValueError(
+                f"[units] export = {','.join(self.units.export)}: {needs_words(needs)} the "
+                "kinematics (kinematics = true)"
+            )
+        return self
 
     @classmethod
     def from_settings(
@@ -461,8 +467,13 @@ class AnalyzeConfig(BaseModel):
         return tomli_w.dumps(self.to_tables())
 
     def results_key(self) -> str:
-        """sha256 of the settings that decide what a run computes (not where it writes)."""
+        """sha256 of the settings that decide what a run computes (not where it writes),
+        and of the calibration file's content when one is given."""
         values = {k: v for k, v in self.settings().items() if k not in NOT_IN_RESULTS}
+        if self.units.calibration is not None and self.units.calibration.is_file():
+            values["calibration_sha256"] = hashlib.sha256(
+                self.units.calibration.read_bytes()
+            ).hexdigest()
         text = json.dumps(values, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -489,6 +500,8 @@ def _first_error(exc: ValidationError, tables: Mapping[str, Any], flags: bool = 
     section = loc[0] if loc else ""
     key = loc[1] if len(loc) > 1 else ""
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if not section:  # a check across sections: its message names them
+        return msg
     if not key:  # a check across settings: its message names them
         return f"[{section}] {msg}"
     value = tables.get(section, {}).get(key, err.get("input"))
@@ -509,8 +522,9 @@ def read_pipeline_file(path: str | Path) -> dict[str, Any]:
 
 
 def resolve_relative_paths(tables: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Path settings of a pipeline file made relative to the file's folder: ``output``
-    and ``model_dir`` always, weights and model files when they are not bare names."""
+    """Path settings of a pipeline file made relative to the file's folder: ``output``,
+    ``model_dir`` and ``calibration`` always, weights and model files when they are not
+    bare names."""
     where = setting_sections()
     out = {s: dict(t) if isinstance(t, Mapping) else t for s, t in tables.items()}
     for name in PATH_SETTINGS:
@@ -518,7 +532,9 @@ def resolve_relative_paths(tables: dict[str, Any], base: Path) -> dict[str, Any]
         if not isinstance(table, dict) or not isinstance(table.get(name), str):
             continue
         value = table[name]
-        is_path = name in ("output", "model_dir", "cache_dir") or "/" in value or os.sep in value
+        is_path = name in ("output", "model_dir", "calibration", "cache_dir") or (
+            "/" in value or os.sep in value
+        )
         if is_path and not Path(value).is_absolute():
             table[name] = os.path.normpath(base / value)
     return out
@@ -552,7 +568,8 @@ def reference_markdown() -> str:
         "",
     ]
     for section, model in SECTIONS.items():
-        lines += [f"## `[{section}]`", "", (model.__doc__ or "").strip(), ""]
+        doc = " ".join(inspect.cleandoc(model.__doc__ or "").split())
+        lines += [f"## `[{section}]`", "", doc, ""]
         lines += ["| key | flag | type | default | meaning |", "|---|---|---|---|---|"]
         for name, info in model.model_fields.items():
             flag = "--" + name.replace("_", "-") + (", -o" if name == "output" else "")

@@ -2,7 +2,8 @@
 
 A results folder (design §2) holds ``poses.nc`` (raw keypoints), optionally
 ``poses_smoothed.nc``, ``boxes.nc``, ``kinematics.nc``, ``summary.csv``,
-``repetitions.csv`` and ``run.json``.  :func:`load_results` reads what is there;
+``repetitions.csv``, ``run.json`` and, when calibrated, ``metric.nc`` and ``jumps.csv``.
+:func:`load_results` reads what is there;
 :func:`find_source_video` finds the video the results came from.
 """
 
@@ -20,6 +21,7 @@ from .results import (
     BOXES_FILE,
     DASHBOARD_FILE,
     KINEMATICS_FILE,
+    OUTPUTS,
     OVERLAY_FILE,
     POSES_FILE,
     REPETITIONS_FILE,
@@ -44,7 +46,8 @@ class Results:
 
     poses: the smoothed poses when present (and asked for), else the raw ones;
     raw_poses: ``poses.nc``; kinematics: ``kinematics.nc`` or None; summary, repetitions:
-    the CSV tables or None; run: ``run.json`` as a dict (empty when absent).
+    the CSV tables or None; run: ``run.json`` as a dict (empty when absent); metric,
+    jumps: ``metric.nc`` and ``jumps.csv`` (real-world units) or None when not calibrated.
     """
 
     folder: Path
@@ -56,6 +59,8 @@ class Results:
     repetitions: pd.DataFrame | None = None
     run: dict[str, Any] = field(default_factory=dict)
     smoothed: bool = False
+    metric: xr.Dataset | None = None
+    jumps: pd.DataFrame | None = None
 
     @property
     def title(self) -> str:
@@ -108,6 +113,9 @@ def load_results(
         out.kinematics = load_kinematics(folder / KINEMATICS_FILE)
         out.summary = _read_csv(folder / SUMMARY_FILE)
         out.repetitions = _read_csv(folder / REPETITIONS_FILE)
+    if (folder / OUTPUTS["metric"]).is_file():
+        out.metric = load_netcdf(folder / OUTPUTS["metric"])
+        out.jumps = _read_csv(folder / OUTPUTS["jumps"])
     out.run = read_run(folder) or {}
     return out
 

@@ -72,7 +72,11 @@ def run_session(
     """Run ``(video, settings)`` items with the session settings of ``config``
     (``[batch]``: workers or scheduler, session outputs; ``output``) and write the
     session files.  ``load`` replaces the model loader (serial runs; tests)."""
+    from .results import check_writable, clean_stale_staging
+
     output = Path(config.outputs.output)
+    check_writable(output)  # before any model loads
+    clean_stale_staging(output)
     jobs = plan_jobs(items, output)
     results = run_jobs(
         jobs, workers=config.batch.workers, scheduler=config.batch.scheduler,

@@ -322,3 +322,44 @@ def make_bad_model(path: str | Path, *, defect: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def make_nonfinite_model(
+    path: str | Path,
+    *,
+    nan_keypoints: Sequence[str] = ("spine_03", "left_knee"),
+    inf_keypoints: Sequence[str] = ("left_wrist",),
+    neg_inf_keypoints: Sequence[str] = ("nose",),
+) -> Path:
+    """The template stand-in (dynamic batch) with NaN, +inf and -inf logits: a broken
+    model.  ``nan_keypoints``: NaN in every bin (x and y); ``inf_keypoints``: +inf in one x
+    bin; ``neg_inf_keypoints``: -inf in every bin."""
+    h, w = 256, 192
+    nodes, inits = _template_graph((h, w), 0, ("left_small_toe",), 3.0)
+    for node in nodes:
+        if node.output[0] in ("simcc_x", "simcc_y"):
+            node.output[0] = "raw_" + node.output[0][-1]
+    for axis, bins in (("x", 2 * w), ("y", 2 * h)):
+        mask = np.zeros((1, NUM_KEYPOINTS, bins), np.float32)
+        for name in nan_keypoints:
+            mask[0, KEYPOINT_INDEX[name]] = np.nan
+        for name in neg_inf_keypoints:
+            mask[0, KEYPOINT_INDEX[name]] = -np.inf
+        if axis == "x":
+            for name in inf_keypoints:
+                mask[0, KEYPOINT_INDEX[name], bins // 2] = np.inf
+        inits.append(numpy_helper.from_array(mask, f"mask_{axis}"))
+        nodes.append(helper.make_node("Add", [f"raw_{axis}", f"mask_{axis}"], [f"simcc_{axis}"]))
+    graph = helper.make_graph(
+        nodes, "spinepose_standin_nonfinite", [_value_info("input", None, (3, h, w))],
+        [_value_info("simcc_x", None, (NUM_KEYPOINTS, 2 * w)),
+         _value_info("simcc_y", None, (NUM_KEYPOINTS, 2 * h))],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path

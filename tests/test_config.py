@@ -63,6 +63,13 @@ BAD_VALUES: dict[str, tuple[object, str]] = {
     "cache_dir": ([1, 2], "cache_dir"),
     "batch_summary": ("some", "bool"),
     "index_html": ("nope", "bool"),
+    "athlete_height": (17.8, "human height"),
+    "athlete_heights": ("3:1.82", "TRACK=METRES"),
+    "calibration": ("/no/such/calibration.toml", "no such calibration file"),
+    "calibration_points": ("1,2,3", "X1,Y1,X2,Y2"),
+    "calibration_distance": (0, "greater than 0"),
+    "floor_angle": (60, "less than or equal to 45"),
+    "export": ("fbx", "trc, mot, c3d"),
 }
 
 

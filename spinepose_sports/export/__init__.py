@@ -20,6 +20,7 @@ from .api import (
     calibration_record,
     export_results,
     parse_formats,
+    remove_exports,
 )
 from .c3d_file import write_c3d
 from .columns import AngleColumns, angle_columns
@@ -41,6 +42,7 @@ __all__ = [
     "mot_text",
     "openpose_frames",
     "parse_formats",
+    "remove_exports",
     "trc_text",
     "write_c3d",
     "write_mot",

@@ -31,8 +31,17 @@ import pandas as pd
 import xarray as xr
 
 from ..data import save_netcdf
+from ..export_formats import (  # the names, in a light module (the config checks them)
+    EXPORT_DIR,
+    FORMATS,
+    NEEDS_CALIBRATION,
+    NEEDS_KINEMATICS,
+    ExportError,
+    parse_formats,
+)
 from ..metric import Calibration, CalibrationError, compute_metric, jumps_table, speeds_table
 from ..report import Results, ResultsFolderError, load_results
+from ..results import DERIVED_FILES
 from ._files import atomic_path
 from .c3d_file import write_c3d
 from .mot import write_mot
@@ -40,35 +49,9 @@ from .openpose import write_openpose
 from .trc import write_trc
 from .xlsx import write_xlsx
 
-FORMATS: tuple[str, ...] = ("trc", "mot", "c3d", "openpose", "xlsx", "metric")
-NEEDS_CALIBRATION = frozenset({"trc", "c3d", "metric"})
-NEEDS_KINEMATICS = frozenset({"mot", "xlsx"})
-EXPORT_DIR = "export"
 METRIC_FILE = "metric.nc"
 SPEEDS_FILE = "speeds.csv"
 JUMPS_FILE = "jumps.csv"
-
-
-class ExportError(ValueError):
-    """An export cannot be made: bad format, missing file, unknown athlete (one line)."""
-
-
-def parse_formats(formats: str | Sequence[str]) -> list[str]:
-    """``"trc,mot"`` or ``["trc", "MOT"]`` -> ``["trc", "mot"]`` (checked, de-duplicated)."""
-    items = formats.split(",") if isinstance(formats, str) else list(formats)
-    out: list[str] = []
-    for item in items:
-        for f in str(item).split(","):
-            f = f.strip().lower().lstrip(".")
-            if not f:
-                continue
-            if f not in FORMATS:
-                raise ExportError(f"unknown export format {f!r}; choose from {', '.join(FORMATS)}")
-            if f not in out:
-                out.append(f)
-    if not out:
-        raise ExportError(f"no export format given; choose from {', '.join(FORMATS)}")
-    return out
 
 
 @dataclass
@@ -109,8 +92,13 @@ def _select(results: Results, athletes: Sequence[int | str] | None) -> list[str]
     return chosen
 
 
-def _per_athlete(ctx: _Context, suffix: str) -> list[tuple[str, Path]]:
-    return [(i, ctx.out_dir / f"{ctx.stem}_{i.replace('_', '')}.{suffix}") for i in ctx.individuals]
+def _per_athlete(ctx: _Context, suffix: str, calibrated: bool = False) -> list[tuple[str, Path]]:
+    """``(individual, file)`` per athlete; ``calibrated``: only those of the metric data."""
+    chosen = ctx.individuals
+    if calibrated and ctx.metric is not None:
+        have = {str(i) for i in ctx.metric["individual"].values}
+        chosen = [i for i in chosen if i in have]
+    return [(i, ctx.out_dir / f"{ctx.stem}_{i.replace('_', '')}.{suffix}") for i in chosen]
 
 
 def _kinematics(ctx: _Context, fmt: str) -> xr.Dataset:
@@ -144,14 +132,14 @@ def _write_metric(ctx: _Context) -> list[Path]:
 def _write(fmt: str, ctx: _Context) -> list[Path]:
     if fmt == "trc":
         metric = _metric(ctx, fmt)
-        return [write_trc(metric, i, p) for i, p in _per_athlete(ctx, "trc")]
+        return [write_trc(metric, i, p) for i, p in _per_athlete(ctx, "trc", True)]
     if fmt == "mot":
         kin = _kinematics(ctx, fmt)
         return [write_mot(kin, i, p) for i, p in _per_athlete(ctx, "mot")]
     if fmt == "c3d":
         metric = _metric(ctx, fmt)
         angles = ctx.results.kinematics
-        return [write_c3d(metric, angles, i, p) for i, p in _per_athlete(ctx, "c3d")]
+        return [write_c3d(metric, angles, i, p) for i, p in _per_athlete(ctx, "c3d", True)]
     if fmt == "openpose":
         poses = ctx.results.poses.sel(individual=ctx.individuals)
         return write_openpose(poses, ctx.out_dir / "openpose", ctx.stem)
@@ -186,13 +174,17 @@ def export_results(
     *,
     athletes: Sequence[int | str] | None = None,
     smoothed: bool = True,
+    metric: xr.Dataset | None = None,
 ) -> dict[str, list[Path]]:
     """Export a results folder of ``spinepose-sports analyze`` (see the module doc).
 
     formats: names of :data:`FORMATS` (a list or ``"trc,mot"``); calibration: pixels to
     metres (else the one in ``run.json``); out_dir: default ``<results_dir>/export``;
     athletes: track ids to export (default all); smoothed: use ``poses_smoothed.nc``
-    when present.  Returns ``{format: [paths written]}``.  Every file is written to a
+    when present; metric: the metric data already computed from these poses
+    (:func:`~spinepose_sports.metric.compute_metric`, what ``analyze`` passes): used
+    instead of a calibration, and the calibrated formats cover its athletes only.
+    Returns ``{format: [paths written]}``.  Every file is written to a
     temporary name and renamed, so a failed export leaves no partial file.
 
     Raises:
@@ -212,8 +204,12 @@ def export_results(
         individuals=_select(results, athletes),
         out_dir=Path(out_dir) if out_dir is not None else results.folder / EXPORT_DIR,
     )
-    cal = _calibration_of(results, calibration)
-    if cal is not None:
+    cal = None if metric is not None else _calibration_of(results, calibration)
+    if metric is not None:
+        have = {str(i) for i in metric["individual"].values}
+        ctx.metric = metric.sel(individual=[i for i in ctx.individuals if i in have])
+        ctx.jumps = jumps_table(ctx.metric)
+    elif cal is not None:
         try:
             metric = compute_metric(results.poses, cal)
         except CalibrationError as exc:
@@ -225,6 +221,30 @@ def export_results(
     return {fmt: _write(fmt, ctx) for fmt in wanted}
 
 
+#: Files of an export folder, by pattern (relative to it): what :func:`remove_exports` removes.
+EXPORT_PATTERNS: tuple[str, ...] = DERIVED_FILES[EXPORT_DIR]
+
+
+def remove_exports(folder: str | Path) -> list[str]:
+    """Remove the export files of a results folder (``<folder>/export``, the files of
+    :data:`EXPORT_PATTERNS`; other files stay) and the folders left empty.  ``analyze``
+    calls it before it writes a run's exports: exports of earlier results go.  Returns
+    the removed paths, relative to ``folder``."""
+    root = Path(folder) / EXPORT_DIR
+    if not root.is_dir():
+        return []
+    removed = []
+    for pattern in EXPORT_PATTERNS:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                path.unlink()
+                removed.append(str(path.relative_to(Path(folder))))
+    for empty in (root / "openpose", root):
+        if empty.is_dir() and not any(empty.iterdir()):
+            empty.rmdir()
+    return removed
+
+
 def calibration_record(metric: xr.Dataset) -> dict[str, Any]:
     """The ``run.json`` record of the calibration used for ``metric`` (inputs, m/px per
     athlete, floor line, assumptions)."""
@@ -234,8 +254,11 @@ def calibration_record(metric: xr.Dataset) -> dict[str, Any]:
 __all__ = [
     "EXPORT_DIR",
     "FORMATS",
+    "NEEDS_CALIBRATION",
+    "NEEDS_KINEMATICS",
     "ExportError",
     "calibration_record",
     "export_results",
     "parse_formats",
+    "remove_exports",
 ]

@@ -181,7 +181,9 @@ def write_xlsx(
         angles_sheet(wb, kin, individuals)
     repetitions_sheet(wb, repetitions, kin)
     if metric is not None:
-        speeds_sheets(wb, metric.sel(individual=list(individuals)), jumps)
+        have = {str(i) for i in metric["individual"].values}
+        calibrated = [i for i in individuals if i in have]
+        speeds_sheets(wb, metric.sel(individual=calibrated), jumps)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)

@@ -18,6 +18,8 @@ from .calibration import (
     Calibration,
     CalibrationError,
     individual_key,
+    parse_heights,
+    parse_points,
 )
 from .motion import (
     JUMP_COLUMNS,
@@ -38,6 +40,7 @@ from .scale import (
     resolve,
     stature_px,
 )
+from .summary import METRIC_QUANTITIES, metric_summary
 
 __all__ = [
     "ASSUMPTIONS",
@@ -45,6 +48,7 @@ __all__ = [
     "HEIGHT_RANGE_M",
     "JUMP_COLUMNS",
     "METRIC_DS_TYPE",
+    "METRIC_QUANTITIES",
     "Calibration",
     "CalibrationError",
     "FloorLine",
@@ -54,6 +58,9 @@ __all__ = [
     "foot_height",
     "individual_key",
     "jumps_table",
+    "metric_summary",
+    "parse_heights",
+    "parse_points",
     "pelvis_motion",
     "resolve",
     "segment_lengths",

@@ -66,6 +66,50 @@ def _check_height(height: float, who: str) -> float:
     return h
 
 
+def parse_heights(spec: str | Mapping[Any, Any] | Sequence[str] | None) -> dict[str, float]:
+    """Per-athlete heights: ``"3=1.82,5=1.70"``, ``["3=1.82", "track_5=1.7"]`` or
+    ``{3: 1.82}`` -> ``{"track_3": 1.82, ...}`` (m, checked against :data:`HEIGHT_RANGE_M`)."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        pairs = [(k, v) for k, v in spec.items()]
+    else:
+        items = [spec] if isinstance(spec, str) else list(spec)
+        pairs = []
+        for part in (p for item in items for p in str(item).split(",") if p.strip()):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise CalibrationError(f"expected TRACK=METRES like 3=1.82,5=1.70, got {part!r}")
+            pairs.append((key.strip(), value.strip()))
+    out: dict[str, float] = {}
+    for key, value in pairs:
+        try:
+            metres = float(value)
+        except (TypeError, ValueError):
+            raise CalibrationError(
+                f"athlete {key}: expected a height in m (TRACK=METRES like 3=1.82), got {value!r}"
+            ) from None
+        out[individual_key(key)] = _check_height(metres, f"athlete {key}")
+    return out
+
+
+def parse_points(spec: str | Sequence[Any]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Two image points (px): ``"x1,y1,x2,y2"``, ``[x1, y1, x2, y2]`` or
+    ``[[x1, y1], [x2, y2]]`` -> ``((x1, y1), (x2, y2))``."""
+    flat: list[Any]
+    if isinstance(spec, str):
+        flat = spec.split(",")
+    else:
+        flat = [v for item in spec for v in (item if isinstance(item, list | tuple) else [item])]
+    try:
+        x1, y1, x2, y2 = (float(v) for v in flat)
+    except (TypeError, ValueError):
+        raise CalibrationError(
+            f"expected two image points X1,Y1,X2,Y2 in px, got {spec!r}"
+        ) from None
+    return (x1, y1), (x2, y2)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Pixels-to-metres calibration of one video (see the module doc).
@@ -256,4 +300,6 @@ __all__ = [
     "Calibration",
     "CalibrationError",
     "individual_key",
+    "parse_heights",
+    "parse_points",
 ]

@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from ..config import AnalyzeConfig
-from ..results import assign_folders, file_sha256, is_completed, read_run, write_run
+from ..results import (
+    assign_folders,
+    check_writable,
+    clean_stale_staging,
+    file_sha256,
+    is_completed,
+    read_run,
+)
 from ..video import probe
 from .job import RunStarted, VideoResult, analyze_poses_file, analyze_video, source_of_poses
-from .record import failed_record
 from .stages import Stages, load_stages, model_errors
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -41,7 +47,10 @@ def plan_folders(inputs: Sequence[Path], output_dir: Path) -> list[Path]:
     for path in inputs:
         source = path
         if is_poses_file(path) and path.is_file():
-            source = source_of_poses(path)
+            try:
+                source = source_of_poses(path)
+            except Exception:  # not a readable poses file: reported when it is analyzed
+                source = path
         sources.append(source)
     return assign_folders(sources, output_dir)
 
@@ -69,7 +78,12 @@ def analyze_batch(
     batch with no usable video loads nothing.  Models load once, on the first video that
     needs them (not for one the stage cache serves); a model that cannot load fails every
     video that needs it (raised, since nothing could succeed).  ``poses.nc`` inputs need
-    no model.
+    no model.  An output folder that cannot be written raises
+    :class:`~..results.ResultsFolderError` before anything runs.
+
+    Each input's results folder is replaced as a whole when its run ends (see
+    :mod:`.job`); staging folders that killed runs left in the output folder are removed
+    first.
     """
     results: list[VideoResult] = []
     loaded: list[Stages] = []
@@ -80,6 +94,8 @@ def analyze_batch(
             loaded.append(loader(config))
         return loaded[0]
 
+    check_writable(config.outputs.output)  # before any model loads
+    clean_stale_staging(config.outputs.output)
     folders = plan_folders(inputs, config.outputs.output)
     for path, folder in zip(inputs, folders, strict=True):
         result = analyze_one(path, folder, config, stages, progress=progress)
@@ -98,9 +114,10 @@ def analyze_one(
     progress: bool = True,
 ) -> VideoResult:
     """One input of a batch into ``folder``: skipped when completed already (with
-    ``skip_completed``), failed (recorded in its ``run.json``) on any error but a model
-    that cannot load or an interruption, which are raised.  ``stages()`` gives the
-    models; it is called only when the stage cache lacks this video."""
+    ``skip_completed``), failed on any error but a model that cannot load or an
+    interruption, which are raised (the folder then keeps its previous run: see
+    :mod:`.job`).  ``stages()`` gives the models; it is called only when the stage cache
+    lacks this video."""
     skip = config.outputs.skip_completed and not is_poses_file(path)
     if skip and already_completed(path, folder, config):
         return VideoResult(path, folder, "skipped")
@@ -110,26 +127,18 @@ def analyze_one(
             return analyze_poses_file(path, folder, config, progress=progress, started=started)
         probe(path)  # bad input fails here, before any model loads
         return analyze_video(path, folder, config, stages, progress=progress, started=started)
-    except (KeyboardInterrupt, MemoryError):
-        _record_failure(folder, path, started, "interrupted", config)
+    except MemoryError:
         raise
     except model_errors():
         raise
     except Exception as exc:  # one bad file never stops the batch
-        _record_failure(folder, path, started, exc, config)
-        return VideoResult(path, folder, "failed", error=str(exc) or type(exc).__name__)
+        return VideoResult(path, folder, "failed", error=_one_line(exc))
 
 
-def _record_failure(
-    folder: Path, path: Path, started: RunStarted, exc: BaseException | str,
-    config: AnalyzeConfig,
-) -> None:
-    """Mark a run that had started writing its folder as failed (its outputs may be a
-    mix of the previous run's and this one's); a folder it never touched is left as is."""
-    if started.record is None:
-        return
-    error = exc if isinstance(exc, BaseException) else RuntimeError(exc)
-    write_run(folder, failed_record(started.record, str(path), error, config))
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line for the summary (its type when it has none)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
 
 
 def print_summary(results: Sequence[VideoResult], stream: Any = sys.stderr) -> None:

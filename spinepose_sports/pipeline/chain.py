@@ -1,8 +1,9 @@
 """The post-processing chain: everything after the pose stage.
 
-tracks (stitch, filter, select, name) ─► save ─► smooth ─► kinematics ─► dashboard ─►
-overlay.  Each step writes its outputs into the results folder through
-:mod:`spinepose_sports.results` (atomically) and returns the file names it made.
+tracks (stitch, filter, select, name) ─► save ─► smooth ─► kinematics ─► metric (when
+calibrated, :mod:`.units`) ─► dashboard ─► exports ─► overlay.  Each step writes its
+outputs into the results folder through :mod:`spinepose_sports.results` (atomically) and
+returns the file names it made.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..data import save_keypoints_csv, save_netcdf
 from ..results import OUTPUTS
 from .stages import StageTimer
 from .stream import progress_bar
+from .units import calibrate, calibration_of, save_metric, write_exports
 
 
 def quality_params(config: AnalyzeConfig) -> Any:
@@ -85,14 +87,21 @@ def finish_from_poses(
     *,
     save_raw: bool,
     progress: bool = True,
+    made: dict[str, str] | None = None,
+    record: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Save the poses, smooth, compute the kinematics, write the dashboard and overlay.
+    """Save the poses, smooth, compute the kinematics and (when calibrated) the metric
+    data, write the dashboard, the exports and the overlay.
 
-    ``keypoints.csv``, the kinematics and the overlay use the smoothed poses (the raw
-    ones with ``smoothing = "none"``).  Returns the written files: role -> file name.
+    ``keypoints.csv``, the kinematics, the metric data, the exports and the overlay use
+    the smoothed poses (the raw ones with ``smoothing = "none"``).  Returns the written
+    files: role -> file name.  ``made``: a dict filled in as each file is written (so
+    that, when a later step fails, the caller knows which finished outputs to keep).
+    ``record``, when given, receives this chain's entries of ``run.json``:
+    ``calibration`` (when calibrated), ``exports`` (when exported) and ``warnings``.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    made: dict[str, str] = {}
+    made = {} if made is None else made
 
     def save(role: str, ds: xr.Dataset) -> None:
         t0 = time.perf_counter()
@@ -116,12 +125,16 @@ def finish_from_poses(
     made["keypoints_csv"] = save_keypoints_csv(analysed, folder / OUTPUTS["keypoints_csv"]).name
     timer.add("save", time.perf_counter() - t0)
     kin = None
+    notes: dict[str, Any] = {"warnings": []} if record is None else record
+    notes.setdefault("warnings", [])
     if config.kinematics.kinematics:
         kin = _kinematics(analysed, folder, config, timer, made)
-        if config.outputs.dashboard:
-            from ..plots import write_dashboard
+    metric = _metric(analysed, folder, config, timer, made, notes)
+    if config.kinematics.kinematics and config.outputs.dashboard:
+        from ..plots import write_dashboard
 
-            made["dashboard"] = timer.timed("dashboard", write_dashboard, folder).name
+        made["dashboard"] = timer.timed("dashboard", write_dashboard, folder).name
+    _exports(folder, config, analysed, metric, timer, notes)
     if config.outputs.overlay:
         made["overlay"] = _render(analysed, boxes, kin, folder, config, timer, progress).name
     return made
@@ -142,6 +155,35 @@ def _kinematics(
     timer.add("save", time.perf_counter() - t0)
     made.update({role: Path(path).name for role, path in written.items()})
     return kin
+
+
+def _metric(
+    poses: xr.Dataset, folder: Path, config: AnalyzeConfig, timer: StageTimer,
+    made: dict[str, str], notes: dict[str, Any],
+) -> xr.Dataset | None:
+    """The metric data when ``[units]`` gives a calibration (saved, recorded), else None."""
+    cal = calibration_of(config.units)
+    if cal is None:
+        return None
+    done = timer.timed("metric", calibrate, poses, cal, config.pose.min_keypoint_confidence)
+    notes["calibration"] = done.record
+    notes["warnings"] += done.warnings
+    if done.metric is not None:
+        t0 = time.perf_counter()
+        save_metric(done.metric, folder, made)
+        timer.add("save", time.perf_counter() - t0)
+    return done.metric
+
+
+def _exports(
+    folder: Path, config: AnalyzeConfig, poses: xr.Dataset, metric: xr.Dataset | None,
+    timer: StageTimer, notes: dict[str, Any],
+) -> None:
+    """Replace the folder's exports by the configured ones (none: the old ones go)."""
+    stage = "export" if config.units.export else "save"
+    entries, warnings = timer.timed(stage, write_exports, folder, config, poses, metric)
+    notes["warnings"] += warnings
+    notes.update(entries)
 
 
 def _render(

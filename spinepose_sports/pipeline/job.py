@@ -1,5 +1,12 @@
 """One input: a video through every stage, or a saved ``poses.nc`` through the chain
-after the pose stage.  Each writes its results folder and its ``run.json``."""
+after the pose stage.  Each writes its results folder and its ``run.json``.
+
+A run writes into a staging folder (:class:`~..results.StagedRun`) and swaps it in when
+it completes, so the results folder holds the previous run or this one, never a mix.
+When a stage fails after earlier stages saved their outputs (the overlay after the
+poses), those outputs are published with a ``failed`` ``run.json`` that lists them:
+finished work is never lost.  An interrupted run (Ctrl-C, SIGTERM) publishes nothing.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +26,16 @@ from ..results import (
     OUTPUTS,
     TRACKER_BOXES_FILE,
     TRACKER_POSES_FILE,
+    StagedRun,
     input_identity,
-    remove_stale,
+    link_or_copy,
+    stale_outputs,
     write_run,
 )
 from ..video import VideoInfo, probe
 from .cache import RawResults, cached_raw_results
 from .chain import finish_from_poses, postprocess_tracks, wants_track_postprocessing
-from .record import completed_record, run_warnings, started_record
+from .record import completed_record, failed_record, run_warnings, started_record
 from .stages import Stages, StageTimer
 from .stream import track_and_estimate
 
@@ -47,10 +56,56 @@ class VideoResult:
 
 
 class RunStarted:
-    """Holds the ``run.json`` record once a run has claimed its folder (for failures)."""
+    """What a run has done so far: its ``run.json`` record once started, and the outputs
+    written (role -> file name), for the failure record."""
 
     def __init__(self) -> None:
         self.record: dict[str, Any] | None = None
+        self.made: dict[str, str] = {}
+
+
+class StageFailedError(RuntimeError):
+    """A stage failed after earlier stages' outputs were saved; they were published."""
+
+
+def _publish_failure(
+    stage: StagedRun, state: RunStarted, input_path: Path, exc: Exception, config: AnalyzeConfig
+) -> Exception:
+    """Publish what a failed run finished (or, for a folder's first run, its ``run.json``
+    alone); the previous results stay when nothing was finished.  Returns the error to
+    raise: with the kept outputs named when there are any."""
+    if state.record is None:
+        return exc
+    record = failed_record(state.record, str(input_path), exc, config)
+    record["outputs"] = dict(state.made)
+    write_run(stage.path, record)
+    if state.made or not stage.folder.exists():
+        stage.publish()
+    if not state.made:
+        return exc
+    kept = ", ".join(sorted(state.made.values()))
+    return StageFailedError(f"{exc} (the outputs finished before it are kept in "
+                            f"{stage.folder}: {kept})")
+
+
+def _staged(
+    folder: Path, input_path: Path, config: AnalyzeConfig, state: RunStarted | None,
+    body: Any,
+) -> VideoResult:
+    """Run ``body(staging path, state)`` in a staging folder for ``folder``; publish it when
+    ``body`` returns, publish the finished outputs when it raises, discard it when it is
+    interrupted."""
+    state = state if state is not None else RunStarted()
+    with StagedRun(folder) as stage:
+        try:
+            result: VideoResult = body(stage.path, state)
+        except Exception as exc:
+            error = _publish_failure(stage, state, input_path, exc, config)
+            if error is exc:
+                raise
+            raise error from exc
+        stage.publish()
+    return result
 
 
 def _dataset_attrs(video_path: Path, info: VideoInfo, stages: Stages) -> dict[str, Any]:
@@ -70,12 +125,13 @@ def _dataset_attrs(video_path: Path, info: VideoInfo, stages: Stages) -> dict[st
 
 def _stream(
     video_path: Path, info: VideoInfo, stages: Stages | Callable[[], Stages],
-    timer: StageTimer, config: AnalyzeConfig, progress: bool,
+    timer: StageTimer, config: AnalyzeConfig, progress: bool, warnings: list[str],
 ) -> RawResults:
-    """The streaming pass with the models (loaded now when ``stages`` is a loader)."""
+    """The streaming pass with the models (loaded now when ``stages`` is a loader);
+    decoding problems are appended to ``warnings``."""
     stages = stages() if callable(stages) else stages
     acc, appearance = track_and_estimate(
-        video_path, info, stages, timer, config, progress=progress
+        video_path, info, stages, timer, config, progress=progress, warnings=warnings
     )
     attrs = _dataset_attrs(video_path, info, stages)
     poses, boxes = acc.to_poses(**attrs), acc.to_boxes(**attrs)
@@ -92,45 +148,53 @@ def analyze_video(
     progress: bool = True,
     started: RunStarted | None = None,
 ) -> VideoResult:
-    """Run every stage on one video and write its results ``folder``.  Raises on failure."""
+    """Run every stage on one video and publish its results ``folder``.  Raises on failure
+    (after publishing the outputs finished before it)."""
     video_path = Path(video_path)
     t_start = time.perf_counter()
     info = probe(video_path)
     identity = {"input": str(video_path), **input_identity(video_path, folder)}
-    record = started_record(config, identity)
-    write_run(folder, record)
-    if started is not None:
-        started.record = record
-    timer = StageTimer()
-    # stage cache (club-batch): the models run only when the cache lacks this video
-    raw = cached_raw_results(
-        video_path, identity["input_sha256"], config,
-        lambda: _stream(video_path, info, stages, timer, config, progress),
-    )
-    poses, boxes = raw.poses, raw.boxes
-    n_tracker_ids = poses.sizes["individual"]
-    tracking: dict[str, Any] | None = None
-    made: dict[str, str] = {}
-    if n_tracker_ids and wants_track_postprocessing(config):
-        # the online tracker's own output, kept so that nothing is lost
-        made["tracker_poses"] = save_netcdf(poses, folder / TRACKER_POSES_FILE).name
-        made["tracker_boxes"] = save_netcdf(boxes, folder / TRACKER_BOXES_FILE).name
-        poses, boxes, tracking = timer.timed(
-            "stitch_filter", postprocess_tracks, poses, boxes, raw.appearance, config,
+
+    def body(staging: Path, state: RunStarted) -> VideoResult:
+        record = state.record = started_record(config, identity)
+        write_run(staging, record)
+        timer = StageTimer()
+        decode_warnings: list[str] = []
+        # stage cache (club-batch): the models run only when the cache lacks this video
+        raw = cached_raw_results(
+            video_path, identity["input_sha256"], config,
+            lambda: _stream(video_path, info, stages, timer, config, progress, decode_warnings),
         )
-    made |= finish_from_poses(
-        poses, boxes, folder, config, timer, save_raw=True, progress=progress
-    )
-    warnings = run_warnings(poses, config)
-    write_run(folder, completed_record(
-        record, timer, t_start, video=info.to_dict(), stages=raw.models, outputs=made,
-        poses=poses, tracking=tracking, warnings=warnings, removed=remove_stale(folder, made),
-    ) | {"stage_cache": raw.cache})
-    return VideoResult(
-        video_path, folder, "completed", n_frames=int(poses.sizes["time"]),
-        n_tracks=poses.sizes["individual"],
-        n_tracker_ids=n_tracker_ids, seconds=time.perf_counter() - t_start, warnings=warnings,
-    )
+        poses, boxes = raw.poses, raw.boxes
+        n_tracker_ids = poses.sizes["individual"]
+        tracking: dict[str, Any] | None = None
+        made = state.made
+        if n_tracker_ids and wants_track_postprocessing(config):
+            # the online tracker's own output, kept so that nothing is lost
+            made["tracker_poses"] = save_netcdf(poses, staging / TRACKER_POSES_FILE).name
+            made["tracker_boxes"] = save_netcdf(boxes, staging / TRACKER_BOXES_FILE).name
+            poses, boxes, tracking = timer.timed(
+                "stitch_filter", postprocess_tracks, poses, boxes, raw.appearance, config,
+            )
+        notes: dict[str, Any] = {}  # run.json entries of the chain: calibration, exports
+        finish_from_poses(
+            poses, boxes, staging, config, timer, save_raw=True, progress=progress, made=made,
+            record=notes,
+        )
+        warnings = (decode_warnings + run_warnings(poses, config, n_tracker_ids)
+                    + notes.pop("warnings", []))
+        write_run(staging, completed_record(
+            record, timer, t_start, video=info.to_dict(), stages=raw.models,
+            outputs=made, poses=poses, tracking=tracking, warnings=warnings,
+            removed=stale_outputs(folder, made),
+        ) | notes | {"stage_cache": raw.cache})
+        return VideoResult(
+            video_path, folder, "completed", n_frames=int(poses.sizes["time"]),
+            n_tracks=poses.sizes["individual"], n_tracker_ids=n_tracker_ids,
+            seconds=time.perf_counter() - t_start, warnings=warnings,
+        )
+
+    return _staged(folder, video_path, config, started, body)
 
 
 def _in_time_range(ds: xr.Dataset, config: AnalyzeConfig) -> xr.Dataset:
@@ -179,32 +243,48 @@ def analyze_poses_file(
     same_folder = folder.resolve() == poses_path.parent.resolve()
     identity = {"input": str(poses_path), **input_identity(poses_path, folder),
                 "source_resolved": str(source_of_poses(poses_path))}
-    record = started_record(config, identity)
-    write_run(folder, record)
-    if started is not None:
-        started.record = record
-    tracking = None
-    if boxes is not None and (config.tracks.athletes or config.tracks.names):
-        poses, boxes, tracking = postprocess_tracks(
-            poses, boxes, None, config, stitch=False, filter_tracks=False
+
+    def body(staging: Path, state: RunStarted) -> VideoResult:
+        record = state.record = started_record(config, identity)
+        write_run(staging, record)
+        made = state.made
+        if same_folder:  # the inputs of this run stay: they are its source
+            for role in ("poses", "boxes", "tracker_poses", "tracker_boxes"):
+                if (folder / OUTPUTS[role]).is_file():
+                    link_or_copy(folder / OUTPUTS[role], staging / OUTPUTS[role])
+                    made[role] = OUTPUTS[role]
+        tracking = None
+        selected, kept_boxes = poses, boxes
+        if boxes is not None and (config.tracks.athletes or config.tracks.names):
+            selected, kept_boxes, tracking = postprocess_tracks(
+                poses, boxes, None, config, stitch=False, filter_tracks=False
+            )
+        # never overwrite the saved poses it was read from (a selection would lose tracks)
+        timer = StageTimer()
+        notes: dict[str, Any] = {}  # run.json entries of the chain: calibration, exports
+        finish_from_poses(
+            selected, kept_boxes, staging, config, timer, save_raw=not same_folder,
+            progress=progress, made=made, record=notes,
         )
-    # never overwrite the saved poses it was read from (a selection would lose tracks)
-    save_raw = not same_folder
-    timer = StageTimer()
-    made = finish_from_poses(
-        poses, boxes, folder, config, timer, save_raw=save_raw, progress=progress
-    )
-    if same_folder:  # the inputs of this run stay: they are its source
-        made |= {r: OUTPUTS[r] for r in ("poses", "boxes", "tracker_poses", "tracker_boxes")
-                 if (folder / OUTPUTS[r]).is_file()}
-    write_run(folder, completed_record(
-        record, timer, t_start, video=None, stages=None, outputs=made, poses=poses,
-        tracking=tracking, warnings=[], removed=remove_stale(folder, made),
-    ))
-    return VideoResult(
-        poses_path, folder, "completed", n_frames=poses.sizes["time"],
-        n_tracks=poses.sizes["individual"], seconds=time.perf_counter() - t_start,
-    )
+        warnings = notes.pop("warnings", [])
+        write_run(staging, completed_record(
+            record, timer, t_start, video=None, stages=None, outputs=made, poses=selected,
+            tracking=tracking, warnings=warnings, removed=stale_outputs(folder, made),
+        ) | notes)
+        return VideoResult(
+            poses_path, folder, "completed", n_frames=selected.sizes["time"],
+            n_tracks=selected.sizes["individual"], seconds=time.perf_counter() - t_start,
+            warnings=warnings,
+        )
+
+    return _staged(folder, poses_path, config, started, body)
 
 
-__all__ = ["RunStarted", "VideoResult", "analyze_poses_file", "analyze_video", "source_of_poses"]
+__all__ = [
+    "RunStarted",
+    "StageFailedError",
+    "VideoResult",
+    "analyze_poses_file",
+    "analyze_video",
+    "source_of_poses",
+]

@@ -95,15 +95,45 @@ def failed_record(
     }
 
 
-def run_warnings(poses: xr.Dataset, config: AnalyzeConfig) -> list[str]:
-    """Things a user should know about a completed run."""
-    if poses.sizes["individual"] == 0:
-        classes = ",".join(map(str, config.detector.person_classes))
-        return [
-            f"no person was tracked: check --person-classes (now {classes}) and --det-conf "
-            f"(now {config.detector.det_conf}); the outputs hold no track"
-        ]
-    return []
+def run_warnings(
+    poses: xr.Dataset, config: AnalyzeConfig, n_tracker_ids: int | None = None
+) -> list[str]:
+    """Things a user should know about a completed run.
+
+    ``n_tracker_ids``: tracks the tracker found before stitching, filtering and
+    selection; when it is positive and no track is left, those steps dropped them all, and
+    the warning says which setting did (the clip being shorter than ``--min-track``
+    first), not the detector."""
+    if poses.sizes["individual"] > 0:
+        return []
+    if n_tracker_ids:
+        return [_all_dropped(poses, config, n_tracker_ids)]
+    classes = ",".join(map(str, config.detector.person_classes))
+    return [
+        f"no person was tracked: check --person-classes (now {classes}) and --det-conf "
+        f"(now {config.detector.det_conf}); the outputs hold no track"
+    ]
+
+
+def _all_dropped(poses: xr.Dataset, config: AnalyzeConfig, n_found: int) -> str:
+    tracks = config.tracks
+    times = poses["time"].values
+    fps = float(poses.attrs.get("fps") or 0.0)
+    clip_s = (len(times) / fps) if fps > 0 else float(times[-1] - times[0]) if len(times) else 0.0
+    found = f"the tracker found {n_found} track(s) but none is left"
+    if tracks.athletes:
+        return f"{found} after --athletes {tracks.athletes}; the outputs hold no track"
+    if tracks.filter_tracks and 0 < clip_s < tracks.min_track:
+        return (
+            f"{found}: the clip is {clip_s:.2f} s long, shorter than the track filter's "
+            f"minimum track duration (--min-track {tracks.min_track:g} s), so every track "
+            "was dropped; lower --min-track (e.g. --min-track 0) or pass --no-filter-tracks"
+        )
+    return (
+        f"{found}: the track filter dropped every one (reasons in run.json 'tracking'); "
+        "loosen --min-track, --min-track-height, --min-track-motion or "
+        "--min-track-confidence, or pass --no-filter-tracks"
+    )
 
 
 __all__ = ["completed_record", "failed_record", "package_versions", "run_warnings"]

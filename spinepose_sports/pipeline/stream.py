@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import AnalyzeConfig
 from ..data import FramePoses, TrackAccumulator
-from ..video import VideoInfo, read_frames
+from ..video import VideoError, VideoFrame, VideoInfo, read_frames
 from .stages import Stages, StageTimer
 
 
@@ -40,11 +40,14 @@ def track_and_estimate(
     config: AnalyzeConfig,
     *,
     progress: bool = True,
+    warnings: list[str] | None = None,
 ) -> tuple[TrackAccumulator, Any]:
     """Stream the video once: track every frame, estimate the pose of every track.
 
     Returns the per-frame results and the per-track torso colour descriptors
-    (an ``AppearanceCollector``, for stitching).
+    (an ``AppearanceCollector``, for stitching).  A video that stops decoding part way
+    (truncated, corrupt) keeps the frames before the damage: the place where it stopped
+    is appended to ``warnings``; with no frame decoded it raises.
     """
     from ..tracking import AppearanceCollector, torso_descriptor
 
@@ -55,10 +58,11 @@ def track_and_estimate(
     appearance = AppearanceCollector()
     frames = iter(read_frames(video_path, start_s=start_s, end_s=end_s))
     total = expected_frames(info, start_s, end_s)
+    last: VideoFrame | None = None
     with progress_bar(total, f"track+pose {video_path.name}", progress) as bar:
         while True:
             t0 = time.perf_counter()
-            frame = next(frames, None)
+            frame = _next_frame(frames, last, warnings)
             timer.add("decode", time.perf_counter() - t0)
             if frame is None:
                 break
@@ -73,11 +77,47 @@ def track_and_estimate(
                 )
                 appearance.add(frame.index, dets.track_id, descriptors)
             results.add(frame.time_s, frame.index, dets, poses)
+            last = frame
             bar.update(1)
             bar.set_postfix(tracks=len(dets), refresh=False)
     if len(results) == 0:
         raise ValueError(f"{video_path}: no frame in the requested time range")
+    if warnings is not None and last is not None and not warnings:
+        warnings.extend(_cut_short(info, last, start_s, end_s, len(results)))
     return results, appearance
+
+
+def _cut_short(
+    info: VideoInfo, last: VideoFrame, start_s: float | None, end_s: float | None, n: int
+) -> list[str]:
+    """A warning when a video read to its end gave fewer frames than its header announces
+    (a truncated file that FFmpeg ends quietly)."""
+    to_the_end = end_s is None or end_s >= info.duration_s
+    if not to_the_end or info.frame_count <= 0 or last.index + 1 >= info.frame_count - 1:
+        return []
+    return [
+        f"the video ended after frame {last.index} (t = {last.time_s:.3f} s) but its header "
+        f"announces {info.frame_count} frames ({info.duration_s:.2f} s): the file may be "
+        f"truncated; the results cover the {n} frames that decoded"
+    ]
+
+
+def _next_frame(
+    frames: Any, last: VideoFrame | None, warnings: list[str] | None
+) -> VideoFrame | None:
+    """The next frame, or None at the end; a decoding error after at least one good frame
+    ends the video there (noted in ``warnings``), before any frame it is raised."""
+    try:
+        return next(frames, None)
+    except VideoError as exc:
+        if last is None:
+            raise
+        if warnings is not None:
+            warnings.append(
+                f"the video stopped decoding after frame {last.index} "
+                f"(t = {last.time_s:.3f} s): {exc}; the results cover the frames before it"
+            )
+        return None
 
 
 def expected_frames(info: VideoInfo, start_s: float | None, end_s: float | None) -> int:

@@ -2,7 +2,7 @@
 
 * :mod:`.figures`: the figure builders (``kinematogram_figure``, ``spine_angles_figure``,
   ``spine_shape_figure``, ``flexion_curves_figure``, ``spine_shapes_figure``,
-  ``rom_figure``);
+  ``rom_figure``); :mod:`.speeds`: ``pelvis_speed_figure`` (calibrated results);
 * :mod:`.dashboard`: ``write_dashboard`` (``dashboard.html``, self-contained, offline);
 * :mod:`.static`: ``export_static`` (PNG / PDF with kaleido and a local Chromium).
 """
@@ -18,6 +18,7 @@ from .figures import (
     spine_shape_figure,
     spine_shapes_figure,
 )
+from .speeds import pelvis_speed_figure
 from .static import ChromiumNotFoundError, export_static, find_chromium
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "find_chromium",
     "flexion_curves_figure",
     "kinematogram_figure",
+    "pelvis_speed_figure",
     "rom_figure",
     "spine_angles_figure",
     "spine_shape_figure",

@@ -4,7 +4,9 @@ The page embeds plotly.js itself (no network), the figures of every shown track 
 and a track selector: choosing a track redraws the figures (``Plotly.react``) and shows
 that track's tables.  Figures: the spine kinematogram, the flexion curves per region with
 repetition bands, the spine's shape at chosen instants (small multiples), the range of
-motion per level and region; tables: key angles (from ``summary.csv``) and repetitions.
+motion per level and region and, when the results are calibrated (``metric.nc``), the
+pelvis speed (m/s) and vertical displacement (m) with the jumps; tables: key angles (from
+``summary.csv``), speeds and jumps (when calibrated) and repetitions.
 
 The page opens on the track with the most valid frames, or on the one named in the URL's
 fragment (``dashboard.html#track_7``), which the selector keeps up to date (shareable
@@ -31,6 +33,7 @@ from plotly.offline import get_plotlyjs
 from ..data import track_id_of
 from ..report import Results, load_results
 from ..results import DASHBOARD_FILE, write_text
+from .dashboard_video import VIDEO_CSS, VIDEO_JS, overlay_src, with_video
 from .figures import (
     flexion_curves_figure,
     kinematogram_figure,
@@ -38,6 +41,7 @@ from .figures import (
     rom_figure,
     spine_shapes_figure,
 )
+from .speeds import not_calibrated_figure, pelvis_speed_figure
 
 #: Figure keys in page order, with their section titles.
 FIGURES: tuple[tuple[str, str], ...] = (
@@ -46,6 +50,8 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("shapes", "Spine shape at chosen instants"),
     ("rom", "Range of motion"),
 )
+#: The figure of calibrated results (after :data:`FIGURES`).
+SPEED_FIGURE = ("speed", "Pelvis speed and vertical displacement (m/s, m)")
 #: Time samples per plotted series at most; longer videos are decimated for the page.
 MAX_PLOT_SAMPLES = 3000
 MAX_TRACKS = 20
@@ -145,11 +151,17 @@ def _decimated(ds: xr.Dataset) -> xr.Dataset:
     return ds.isel(time=slice(None, None, step)) if step > 1 else ds
 
 
+def page_figures(results: Results) -> tuple[tuple[str, str], ...]:
+    """The figures of the page, ``(key, title)``: :data:`FIGURES`, and
+    :data:`SPEED_FIGURE` when the results are calibrated."""
+    return (*FIGURES, SPEED_FIGURE) if results.metric is not None else FIGURES
+
+
 def track_figures(results: Results, kin: xr.Dataset, info: TrackInfo) -> dict[str, go.Figure]:
-    """The dashboard's figures of one track, by key of :data:`FIGURES`."""
+    """The dashboard's figures of one track, by key of :func:`page_figures`."""
     reps = _track_rows(results.repetitions, info.track_id)
     small = _decimated(kin)
-    return {
+    figures = {
         "kinematogram": kinematogram_figure(small, info.individual, reps),
         "curves": flexion_curves_figure(small, info.individual, reps),
         "shapes": spine_shapes_figure(
@@ -157,6 +169,14 @@ def track_figures(results: Results, kin: xr.Dataset, info: TrackInfo) -> dict[st
         ),
         "rom": rom_figure(kin, info.individual, results.summary),
     }
+    metric = results.metric
+    if metric is not None:
+        calibrated = info.individual in {str(i) for i in metric["individual"].values}
+        figures["speed"] = (
+            pelvis_speed_figure(_decimated(metric), info.individual, results.jumps)
+            if calibrated else not_calibrated_figure(info.individual)
+        )
+    return figures
 
 
 def _track_rows(table: pd.DataFrame | None, track_id: int) -> pd.DataFrame | None:
@@ -219,6 +239,28 @@ def summary_html(summary: pd.DataFrame | None, info: TrackInfo) -> str:
     )
 
 
+def speeds_html(results: Results, info: TrackInfo) -> str:
+    """Key figures in real-world units of a track: pelvis speed, acceleration, vertical
+    and horizontal range, jumps (mean, min, max, range, frames or jumps)."""
+    from ..metric import metric_summary
+
+    metric = results.metric
+    if metric is None or info.individual not in {str(i) for i in metric["individual"].values}:
+        return "<p>This track is not calibrated: no real-world units.</p>"
+    rows = metric_summary(metric.sel(individual=[info.individual]), results.jumps)
+    cols = [
+        ("quantity", "quantity"),
+        ("label", "of"),
+        ("units", "units"),
+        ("mean", "mean"),
+        ("min", "min"),
+        ("max", "max"),
+        ("rom", "range"),
+        ("n_valid", "frames / jumps"),
+    ]
+    return _html_table(rows, cols, digits=2)
+
+
 def repetitions_html(repetitions: pd.DataFrame | None, info: TrackInfo) -> str:
     """The repetitions of a track: times (s), peak and ROM (deg), lumbopelvic rhythm."""
     rows = _track_rows(repetitions, info.track_id)
@@ -271,6 +313,9 @@ _HELP = {
     "coloured like the kinematogram.",
     "rom": "Range of motion (largest minus smallest angle) over the whole track and, "
     "with repetitions, the mean within one repetition.",
+    "speed": "Calibrated (see run.json's calibration and docs/exports.md for the 2D "
+    "assumptions): the pelvis (hip point) speed in the image plane, and its height minus "
+    "its median (standing) height. Green bands: flights (both feet off the floor).",
 }
 
 _JS = """
@@ -298,6 +343,7 @@ _JS = """
     Promise.all(jobs).then(function(){
       body.dataset.plotRects = rects();
       body.dataset.rendered = track;
+      document.dispatchEvent(new CustomEvent('dashboard:rendered', {detail: track}));
     }, function(err){ body.dataset.jsError = String(err); });
   }
   const pick = document.getElementById('pick');
@@ -350,7 +396,7 @@ def _selector(tracks: list[TrackInfo]) -> str:
 
 def _sections(results: Results, tracks: list[TrackInfo]) -> str:
     parts = []
-    for key, title in FIGURES:
+    for key, title in page_figures(results):
         parts.append(
             f'<section><h2>{title}</h2><p class="help">{_HELP[key]}</p>'
             f'<div class="plot" id="fig-{key}"></div></section>'
@@ -362,12 +408,21 @@ def _sections(results: Results, tracks: list[TrackInfo]) -> str:
             for t in tracks
         )
         parts.append(f"<section><h2>{name}</h2>{tables}</section>")
+        if name == "Key angles" and results.metric is not None:
+            tables = "".join(
+                f'<div data-track="{html.escape(t.individual)}" hidden>'
+                f"{speeds_html(results, t)}</div>"
+                for t in tracks
+            )
+            parts.append(f"<section><h2>Speeds and jumps</h2>{tables}</section>")
     return "".join(parts)
 
 
-def _data_json(figures: dict[str, dict[str, go.Figure]], initial: str | None) -> str:
+def _data_json(
+    figures: dict[str, dict[str, go.Figure]], initial: str | None, keys: list[str]
+) -> str:
     payload = {
-        "keys": [k for k, _ in FIGURES],
+        "keys": keys,
         "initial": initial,
         "figures": {
             ind: {k: json.loads(pio.to_json(f, validate=False)) for k, f in figs.items()}
@@ -377,21 +432,25 @@ def _data_json(figures: dict[str, dict[str, go.Figure]], initial: str | None) ->
     return json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
 
 
-def dashboard_html(results: Results, kin: xr.Dataset, max_tracks: int = MAX_TRACKS) -> str:
-    """The whole page as a string (plotly.js embedded)."""
+def dashboard_html(
+    results: Results, kin: xr.Dataset, max_tracks: int = MAX_TRACKS,
+    video_src: str | None = None,
+) -> str:
+    """The whole page as a string (plotly.js embedded); ``video_src``: a link to the
+    overlay video to play beside the plots (:mod:`.dashboard_video`), None for none."""
     tracks, left_out = select_tracks(kin, results.repetitions, max_tracks)
     figures = {t.individual: track_figures(results, kin, t) for t in tracks}
     initial = tracks[0].individual if tracks else None
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(results.title)}: spine dashboard</title>"
-        f"<style>{_CSS}</style>"
+        f"<style>{_CSS}{VIDEO_CSS}</style>"
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-        f"{_header(results, kin, left_out)}<main>{_selector(tracks)}{_sections(results, tracks)}"
-        "</main>"
+        f"{_header(results, kin, left_out)}<main>{_selector(tracks)}"
+        f"{with_video(_sections(results, tracks), video_src, results.poses)}</main>"
         '<script type="application/json" id="dashboard-data">'
-        f"{_data_json(figures, initial)}</script>"
-        f"<script>{_JS}</script></body></html>"
+        f"{_data_json(figures, initial, [k for k, _ in page_figures(results)])}</script>"
+        f"<script>{_JS}</script><script>{VIDEO_JS}</script></body></html>"
     )
 
 
@@ -416,11 +475,14 @@ def write_dashboard(
     Reads ``poses_smoothed.nc`` (else ``poses.nc``), ``kinematics.nc``, ``summary.csv`` and
     ``repetitions.csv``; without ``kinematics.nc`` the kinematics are computed from the
     poses.  The page is self-contained and works offline (plotly.js is embedded, about
-    4.7 MB).  At most ``max_tracks`` tracks are shown, those with the most valid frames.
+    4.7 MB); it plays the results folder's ``overlay.mp4`` beside the plots, linked to
+    them (:mod:`.dashboard_video`), when the browser finds it there.  At most
+    ``max_tracks`` tracks are shown, those with the most valid frames.
     """
     results, kin = load_for_dashboard(results_dir)
     out = Path(out_path) if out_path is not None else results.folder / DASHBOARD_FILE
-    return write_text(out, dashboard_html(results, kin, max_tracks))
+    video_src = overlay_src(results.folder, out)
+    return write_text(out, dashboard_html(results, kin, max_tracks, video_src))
 
 
 __all__ = [
@@ -429,6 +491,7 @@ __all__ = [
     "choose_instants",
     "dashboard_html",
     "load_for_dashboard",
+    "page_figures",
     "select_tracks",
     "track_figures",
     "write_dashboard",

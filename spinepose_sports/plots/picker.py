@@ -30,7 +30,7 @@ PICKED_COLOUR = "red"
 OTHER_COLOUR = "lime"
 
 
-def _jpeg_source(image_bgr: np.ndarray, width_px: int) -> str:
+def jpeg_source(image_bgr: np.ndarray, width_px: int) -> str:
     """``image_bgr`` resized to ``width_px`` wide, as a JPEG data URI."""
     import cv2
 
@@ -126,7 +126,7 @@ class AthletePicker:
         if self.point is not None and abs(self.point.time_s - self.shown_time_s) > 1e-6:
             self.point = None
         with self.figure.batch_update():
-            self.figure.data[0].source = _jpeg_source(image, self.width_px)
+            self.figure.data[0].source = jpeg_source(image, self.width_px)
             self._draw_overlays()
 
     def pick(self, x: float, y: float, *, add: bool = False) -> list[str]:

@@ -28,7 +28,8 @@ def decode_simcc(
     Returns:
         xy_input ``(n, K, 2)`` float32 px in model-input coordinates, NaN where invalid;
         score ``(n, K)`` float32, ``0.5 * (max_x + max_y)``; invalid where ``score <= 0``.
-        Ties resolve to the first (lowest) bin.
+        Ties resolve to the first (lowest) bin.  Where the logits hold NaN or inf (a broken
+        model), the maximum is not finite: the keypoint is invalid and its score NaN.
     """
     if simcc_x.ndim != 3 or simcc_y.ndim != 3 or simcc_x.shape[:2] != simcc_y.shape[:2]:
         raise ValueError(
@@ -39,9 +40,13 @@ def decode_simcc(
     iy = np.argmax(simcc_y, axis=2)
     max_x = np.take_along_axis(simcc_x, ix[..., None], axis=2)[..., 0]
     max_y = np.take_along_axis(simcc_y, iy[..., None], axis=2)[..., 0]
-    score = (0.5 * (max_x + max_y)).astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        score = (0.5 * (max_x.astype(np.float64) + max_y)).astype(np.float32)
+    # a model that outputs NaN or inf says nothing trustworthy: no position, no score
+    broken = ~np.isfinite(score)
+    score[broken] = np.nan
     xy = np.stack([ix, iy], axis=-1).astype(np.float32) / np.float32(split_ratio)
-    xy[score <= 0] = np.nan
+    xy[broken | (score <= 0)] = np.nan
     return xy, score
 
 

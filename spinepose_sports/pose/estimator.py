@@ -18,6 +18,9 @@ from .decode import decode_simcc, to_frame_coords
 from .preprocess import CHANNEL_ORDERS, DEFAULT_PADDING, ChannelOrder, crop_and_normalise
 from .registry import ModelFile, sha256_of
 
+#: Boxes narrower or lower than this (px) get no keypoints.
+MIN_BOX_PX = 1.0
+
 
 class PoseModelError(RuntimeError):
     """The pose model file is missing, unreadable, or breaks the SpinePose contract."""
@@ -188,18 +191,27 @@ class SpinePoseEstimator:
 
         Returns:
             xy ``(n, 37, 2)`` float32 frame px (NaN where invalid), score ``(n, 37)`` float32.
+            A box with a non-finite corner or narrower or lower than :data:`MIN_BOX_PX`
+            gives no keypoints (NaN, score 0): its crop shows nothing to estimate.
         """
         boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
-        if boxes.shape[0] == 0:
-            empty = np.zeros((0, NUM_KEYPOINTS), np.float32)
-            return np.zeros((0, NUM_KEYPOINTS, 2), np.float32), empty
+        n = boxes.shape[0]
+        xy = np.full((n, NUM_KEYPOINTS, 2), np.nan, np.float32)
+        score = np.zeros((n, NUM_KEYPOINTS), np.float32)
+        with np.errstate(invalid="ignore"):
+            usable = np.isfinite(boxes).all(axis=1) & (
+                np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= MIN_BOX_PX
+            )
+        if not usable.any():
+            return xy, score
         batch, center, scale = crop_and_normalise(
-            frame_bgr, boxes, self.input_wh, self.channel_order, self.padding
+            frame_bgr, boxes[usable], self.input_wh, self.channel_order, self.padding
         )
         sx, sy = self.run_model(batch)
-        xy_input, score = decode_simcc(sx, sy, self.split_ratio)
-        xy = to_frame_coords(xy_input, center, scale, self.input_wh)
-        return xy.astype(np.float32), score.astype(np.float32)
+        xy_input, got_score = decode_simcc(sx, sy, self.split_ratio)
+        xy[usable] = to_frame_coords(xy_input, center, scale, self.input_wh)
+        score[usable] = got_score
+        return xy, score
 
     # ---------------------------------------------------------------- metadata
 

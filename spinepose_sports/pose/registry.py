@@ -7,7 +7,9 @@ The official weights (CC-BY-NC-4.0: non-commercial use only) are published on Hu
    (files downloaded by hand, used as they are);
 2. the per-user cache ``cache_dir=`` / ``SPINEPOSE_SPORTS_CACHE_DIR`` /
    ``platformdirs.user_cache_dir("spinepose-sports")/models``;
-3. a download into the cache (``.part`` file renamed when complete; progress bar on stderr).
+3. a download into the cache (:mod:`.download`: one process at a time per file, under a
+   file lock; an interrupted download resumes where it stopped; the file gets its name only
+   when complete and verified; progress bar on stderr).
 
 Integrity: no sha256 of the official files is published anywhere reachable, so the registry
 records the sha256 of the first complete download (or of the first file found in the cache)
@@ -15,6 +17,9 @@ in ``hashes.json`` in the cache folder and verifies every later use and download
 (trust on first use).  A user pins a value with ``expected_sha256=`` or with the environment
 variable ``SPINEPOSE_SPORTS_MODEL_SHA256`` (a 64-hex digest; it applies to the model the
 process resolves); a pin, or a digest in :data:`MODELS`, takes precedence over the record.
+A cached file that no longer matches its pin or record (corrupted on disk) is deleted and
+downloaded again when downloads are possible, and reported otherwise; a file in the user's
+model folder is never touched, only reported.
 
 ``SPINEPOSE_SPORTS_OFFLINE=1`` never touches the network; ``SPINEPOSE_SPORTS_MODEL_BASE_URL``
 replaces the Hugging Face base URL (a mirror).
@@ -22,16 +27,15 @@ replaces the Hugging Face base URL (a mirror).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
+import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .download import DownloadFailed, download_file, sha256_of
 
 BASE_URL = "https://huggingface.co/dfki-av/spinepose/resolve/main"
 LICENCE = "CC-BY-NC-4.0"
@@ -146,15 +150,6 @@ def default_cache_dir() -> Path:
 def is_offline() -> bool:
     """True when ``SPINEPOSE_SPORTS_OFFLINE`` is set to a true value."""
     return os.environ.get(ENV_OFFLINE, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def lookup(size: str, version: str = DEFAULT_VERSION) -> ModelSpec:
@@ -273,17 +268,27 @@ def resolve_model(
         pin = _read_hashes(cache).get(entry.file, {}).get("sha256")
         origin = f"recorded in {cache / HASHES_FILE} when first seen"
     cached = cache / entry.file
+    can_download = download and not is_offline()
     if cached.is_file():
         digest = sha256_of(cached)
-        _verify(cached, digest, pin, origin)
-        _record_hash(cache, entry.file, digest, entry.url)
-        return _model_file(cached, digest, entry, "cache")
+        if pin is None or digest == pin or not can_download:
+            _verify(cached, digest, pin, origin)  # corrupt and offline: reported
+            _record_hash(cache, entry.file, digest, entry.url)
+            return _model_file(cached, digest, entry, "cache")
+        print(f"warning: {cached} is corrupt (sha256 {digest[:12]}..., expected "
+              f"{pin[:12]}... {origin}): downloading it again", file=sys.stderr)
 
     if is_offline():
         raise ModelDownloadError(_failure_message(entry, cache, f"{ENV_OFFLINE} is set"))
     if not download:
         raise ModelDownloadError(_failure_message(entry, cache, "downloads are disabled"))
-    digest = _download(entry, cached, pin, origin, progress)
+    try:
+        digest = download_file(
+            entry.url, cached, verify=lambda d: _verify(cached, d, pin, origin),
+            timeout_s=DOWNLOAD_TIMEOUT_S, progress=progress,
+        )
+    except DownloadFailed as exc:
+        raise ModelDownloadError(_failure_message(entry, cache, str(exc))) from exc
     _record_hash(cache, entry.file, digest, entry.url)
     return _model_file(cached, digest, entry, "download")
 
@@ -316,61 +321,6 @@ def _failure_message(entry: ModelSpec, cache: Path, reason: str) -> str:
         "  - run `spinepose-sports models download` on a machine with internet access and "
         f"copy its cache folder to {cache}."
     )
-
-
-def _download(
-    entry: ModelSpec, dest: Path, expected: str | None, origin: str, progress: bool
-) -> str:
-    """Download ``entry.url`` to ``dest`` via a ``.part`` file; return the sha256."""
-    import http.client
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f"{dest.name}.{os.getpid()}.part")
-    try:
-        request = urllib.request.Request(entry.url, headers={"User-Agent": "spinepose-sports"})
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length else None
-            with open(part, "wb") as fh:
-                digest, received = _copy(response, fh, total, entry.file, progress)
-        if total is not None and received != total:
-            raise ModelDownloadError(
-                _failure_message(entry, dest.parent, f"truncated: {received} of {total} bytes")
-            )
-        _verify(dest, digest, expected, origin)
-        os.replace(part, dest)
-        return digest
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise ModelDownloadError(_failure_message(entry, dest.parent, _reason(exc))) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            part.unlink()
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
-    if isinstance(exc, urllib.error.URLError):
-        return f"network error: {exc.reason}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _copy(response: Any, fh: Any, total: int | None, name: str, progress: bool) -> tuple[str, int]:
-    """Stream ``response`` into ``fh`` with a tqdm bar; return (sha256, bytes)."""
-    from tqdm.auto import tqdm
-
-    digest = hashlib.sha256()
-    received = 0
-    with tqdm(
-        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
-        disable=not progress, leave=True,
-    ) as bar:  # fmt: skip
-        while block := response.read(1 << 18):
-            fh.write(block)
-            digest.update(block)
-            received += len(block)
-            bar.update(len(block))
-    return digest.hexdigest(), received
 
 
 def list_models(
