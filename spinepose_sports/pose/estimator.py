@@ -17,6 +17,7 @@ from ..skeleton import NUM_KEYPOINTS
 from .decode import decode_simcc, to_frame_coords
 from .preprocess import CHANNEL_ORDERS, DEFAULT_PADDING, ChannelOrder, crop_and_normalise
 from .registry import ModelFile, sha256_of
+from .runtime import CUDA, DeviceChoice, DeviceError, float16_model, resolve_device, session_options
 
 #: Boxes narrower or lower than this (px) get no keypoints.
 MIN_BOX_PX = 1.0
@@ -24,16 +25,6 @@ MIN_BOX_PX = 1.0
 
 class PoseModelError(RuntimeError):
     """The pose model file is missing, unreadable, or breaks the SpinePose contract."""
-
-
-def default_providers() -> list[str]:
-    """``["CUDAExecutionProvider", "CPUExecutionProvider"]`` when CUDA is there, else CPU."""
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    if "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
 
 
 def _dim(value: Any) -> int | None:
@@ -48,11 +39,17 @@ class SpinePoseEstimator:
         model_path: the ``.onnx`` file, or a :class:`ModelFile` from ``resolve_model``.
         channel_order: ``"rgb"`` (default: the order the model was trained with) or ``"bgr"``
             (what the official inference library feeds).
-        providers: onnxruntime execution providers (default: CUDA first when available).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:i"`` or ``"auto"`` (default; ``None`` too:
+            CUDA when this onnxruntime build offers it, else CPU).  See :mod:`.runtime`.
+        fp16: run the model in float16 (converted at load, input / outputs stay float32):
+            for GPUs; its accuracy cost is in ``docs/pose-model.md``.
         intra_op_threads: onnxruntime intra-op threads (default: onnxruntime's choice).
         padding: box padding factor (1.25, as the official pipeline).
+        providers: expert override of the onnxruntime providers chosen from ``device``.
 
     Raises:
+        DeviceError: an unknown device, CUDA asked for without onnxruntime's GPU build, or
+            CUDA that onnxruntime could not start (missing CUDA / cuDNN libraries).
         PoseModelError: missing file, not ONNX, or not the SpinePose input/output contract
             (1 float32 NCHW input with 3 channels; 2 outputs ``(N, 37, 2w)``, ``(N, 37, 2h)``).
     """
@@ -62,9 +59,11 @@ class SpinePoseEstimator:
         model_path: str | os.PathLike[str] | ModelFile,
         *,
         channel_order: ChannelOrder = "rgb",
-        providers: list[str] | None = None,
+        device: str | None = "auto",
+        fp16: bool = False,
         intra_op_threads: int | None = None,
         padding: float = DEFAULT_PADDING,
+        providers: list[Any] | None = None,
     ) -> None:
         if channel_order not in CHANNEL_ORDERS:
             raise ValueError(
@@ -77,30 +76,48 @@ class SpinePoseEstimator:
         self.path = Path(model_path)
         self.channel_order: ChannelOrder = channel_order
         self.padding = float(padding)
-        self.session = self._open(providers, intra_op_threads)
+        self.device: DeviceChoice = resolve_device(device)
+        self.fp16 = bool(fp16)
+        self.session = self._open(providers or self.device.providers, intra_op_threads)
+        if providers is None and self.device.requested.startswith("cuda"):
+            self._check_cuda_started()
         self._read_contract()
         self._outputs_checked = False
 
     # ---------------------------------------------------------------- loading
 
-    def _open(self, providers: list[str] | None, intra_op_threads: int | None) -> Any:
+    def _open(self, providers: list[Any], intra_op_threads: int | None) -> Any:
         import onnxruntime as ort
 
         if not self.path.is_file():
             raise PoseModelError(f"{self.path}: pose model file not found")
-        options = ort.SessionOptions()
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if intra_op_threads is not None:
-            options.intra_op_num_threads = int(intra_op_threads)
+        options = session_options(intra_op_threads)
         try:
-            return ort.InferenceSession(
-                str(self.path), sess_options=options, providers=providers or default_providers()
-            )
+            model: str | bytes = float16_model(self.path) if self.fp16 else str(self.path)
+        except ImportError:
+            raise
+        except Exception as exc:  # onnx raises its own exception types
+            raise PoseModelError(
+                f"{self.path}: could not convert to float16 ({type(exc).__name__}: "
+                f"{str(exc).strip()[:300]})"
+            ) from exc
+        try:
+            return ort.InferenceSession(model, sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise PoseModelError(
                 f"{self.path}: not a loadable ONNX model ({type(exc).__name__}: "
                 f"{str(exc).strip()[:300]})"
             ) from exc
+
+    def _check_cuda_started(self) -> None:
+        """onnxruntime falls back to the CPU when CUDA fails to start: say so instead."""
+        used = self.session.get_providers()
+        if CUDA not in used:
+            raise DeviceError(
+                f"device {self.device.requested!r}: onnxruntime could not start CUDA (providers "
+                f"in use: {used}); check the CUDA and cuDNN libraries onnxruntime-gpu needs, "
+                "or use device='cpu' or 'auto'"
+            )
 
     def _fail(self, what: str) -> PoseModelError:
         return PoseModelError(f"{self.path}: not a SpinePose model: {what}")
@@ -235,6 +252,9 @@ class SpinePoseEstimator:
             "split_ratio": self.split_ratio,
             "input_name": self.input_name,
             "output_names": list(self.output_names),
+            "device": self.device.requested,
+            "device_used": "cuda" if CUDA in self.session.get_providers() else "cpu",
+            "fp16": self.fp16,
             "providers": list(self.session.get_providers()),
         }
 
@@ -242,5 +262,5 @@ class SpinePoseEstimator:
         mode = "dynamic batch" if self.batch_dynamic else f"batch {self.batch_size}"
         return (
             f"SpinePoseEstimator({str(self.path)!r}, {self.input_wh}, {mode}, "
-            f"{self.channel_order})"
+            f"{self.channel_order}, {self.device.name}{', fp16' if self.fp16 else ''})"
         )
