@@ -64,7 +64,7 @@ def _arrays(
     conf = poses["confidence"].transpose("time", "individual", "keypoint").values
     xy = np.asarray(xy, dtype=np.float64).copy()
     conf = np.asarray(conf, dtype=np.float64)
-    present = np.isfinite(xy).all(axis=-1).any(axis=-1)
+    present = np.asarray(np.isfinite(xy).all(axis=-1).any(axis=-1), dtype=bool)
     if min_confidence is not None:
         with np.errstate(invalid="ignore"):
             xy[~(conf >= min_confidence)] = np.nan

@@ -229,7 +229,7 @@ def _view_labels(
 
 def _track(
     xy: np.ndarray, conf: np.ndarray, time_s: np.ndarray, view: str, facing: str
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, str]:
     """One track: ``frontal, sign, uncertain, view (T,)`` and the two sources."""
     _check_choice("view", view, ("auto", *VIEWS))
     _check_choice("facing", facing, ("auto", *FACINGS))
@@ -285,7 +285,8 @@ def detect_frame_orientations(
     sign = np.full((n_t, n), np.nan)
     uncertain = np.zeros((n_t, n), bool)
     labels = np.full((n_t, n), "", dtype=object)
-    vsrc, fsrc = [], []
+    vsrc: list[str] = []
+    fsrc: list[str] = []
     for j in range(n):
         f, s, u, lab, vs, fs = _track(xy[:, j], conf[:, j], time_s, views[j], facings[j])
         frontal[:, j], sign[:, j], uncertain[:, j], labels[:, j] = f, s, u, lab

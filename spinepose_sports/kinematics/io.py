@@ -57,8 +57,8 @@ def validity(kin: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     if "valid" not in kin:
         return np.ones(shape, bool), np.full(shape, "", dtype=object).astype(str)
     valid = np.asarray(kin["valid"].transpose("time", "individual").values, dtype=bool)
-    flags = kin["quality_flags"].transpose("time", "individual", "quality_check")
-    flags = flags.sel(quality_check=list(QUALITY_CHECKS)).values.astype(bool)
+    flags_da = kin["quality_flags"].transpose("time", "individual", "quality_check")
+    flags = np.asarray(flags_da.sel(quality_check=list(QUALITY_CHECKS)).values, dtype=bool)
     return valid, reason_strings(flags)
 
 
