@@ -95,8 +95,8 @@ def _analyze(
     paths: list[Path] | None = None
     config = AnalyzeConfig()
     session = None
-    flags = given_settings(ctx, settings)
     try:
+        flags = given_settings(ctx, settings)
         if config_file is not None:
             from .batchconfig import load_session
 
