@@ -456,9 +456,17 @@ def main() -> None:
     ap.add_argument("--report-only", type=Path, help="format a saved run_all.json again")
     ap.add_argument("--redo-models", type=Path,
                     help="run the analyze and models cases again into a saved run_all.json")
+    ap.add_argument("--redo-memory", type=Path,
+                    help="run the memory cases again into a saved run_all.json")
     args = ap.parse_args()
     if args.report_only:
         raw = json.loads(args.report_only.read_text())
+    elif args.redo_memory:
+        raw = json.loads(args.redo_memory.read_text())
+        tmp = Path(tempfile.mkdtemp(prefix="run_all-"))
+        raw["memory"] = {str(s): _sub("memory", str(long_clip(tmp / f"loop-{s}s.mp4", s)))
+                         for s in raw["seconds"]}
+        args.redo_memory.write_text(json.dumps(raw, indent=1, default=str))
     elif args.redo_models:
         raw = json.loads(args.redo_models.read_text())
         redo_models(raw)

@@ -193,3 +193,20 @@ def test_speed_settings_that_change_boxes_or_poses_are_in_the_stage_cache_key():
         keys.add(stage_key(base.replace(**change)))
     assert len(keys) == 5
     assert AnalyzeConfig.from_settings(device="auto").detector.device == "auto"
+
+
+def test_csv_tables_written_by_blocks_equal_the_whole_table(tmp_path, monkeypatch):
+    from synthetic import synthetic_motion
+
+    from spinepose_sports.data import poses_to_table, save_keypoints_csv
+    from spinepose_sports.kinematics import compute_kinematics, io
+
+    poses = synthetic_motion(fps=30.0, duration_s=1.0, n_tracks=2, seed=1).noisy
+    save_keypoints_csv(poses, tmp_path / "k.csv", block_frames=7)
+    whole = poses_to_table(poses).to_csv(index=False, float_format="%.3f")
+    assert (tmp_path / "k.csv").read_text() == whole
+    kin = compute_kinematics(poses)
+    monkeypatch.setattr(io, "CSV_BLOCK_FRAMES", 7)
+    io.save_kinematics(kin, tmp_path)
+    table = io.kinematics_table(kin).to_csv(index=False, float_format="%.4f")
+    assert (tmp_path / io.ANGLES_FILE).read_text() == table
