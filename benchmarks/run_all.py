@@ -440,6 +440,9 @@ def report(raw: dict) -> str:
         f"{sorted(r['smooth_cpu_s'] for r in smoothing)[1]:.2f} s) | `{HERE}` case "
         "`smoothing` |"
     )
+    notes = ROOT / "benchmarks" / "results" / "run_all_notes.md"
+    if notes.is_file():  # the reading of the figures, written by hand after a run
+        lines += ["", notes.read_text().strip()]
     if "threads" in raw:
         lines += ["", "## Detector threads (onnxruntime)", "",
                   f"`{HERE}` case `threads`: the detector's ONNX export alone on a 384x640 "
