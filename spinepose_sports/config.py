@@ -39,6 +39,7 @@ from pydantic import (
 from .config_base import ConfigError
 from .config_base import Section as _Section
 from .config_base import setting as _setting
+from .config_perf import PerformanceSettings
 from .config_units import UnitsSettings, needs_words
 from .skeleton import MIN_KEYPOINT_CONFIDENCE
 
@@ -51,7 +52,7 @@ X264Preset = Literal[
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
 ]
 POSE_SIZES = ("s", "m", "l", "x")
-_DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|\d+(,\d+)*)$")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|\d+(,\d+)*)$")
 _SCHEDULER = re.compile(r"^(tcp|tls|ucx|ws|wss|inproc)://\S+$")
 
 
@@ -108,7 +109,9 @@ class DetectorSettings(_Section):
     det_iou: float = _setting(0.7, "Detector NMS IoU threshold.", gt=0, le=1)
     imgsz: int = _setting(640, "Detector input size, px.", ge=32, le=8192)
     device: str | None = _setting(
-        None, "Detector device (cpu, cuda, cuda:0, mps); default: automatic."
+        None,
+        "Device of the detector and the pose model: cpu, cuda, cuda:N or auto (a GPU when "
+        "one is usable, else the CPU; also when unset).",
     )
     tracker_options: dict[str, bool | int | float | str] = _setting(
         {},
@@ -148,7 +151,7 @@ class DetectorSettings(_Section):
     @classmethod
     def _device(cls, value: str | None) -> str | None:
         if value is not None and not _DEVICE.match(value):
-            raise ValueError("expected cpu, cuda, cuda:N, mps or GPU indices like 0,1")
+            raise ValueError("expected auto, cpu, cuda, cuda:N, mps or GPU indices like 0,1")
         return value
 
     @model_validator(mode="after")
@@ -356,6 +359,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "smoothing": SmoothingSettings,
     "kinematics": KinematicsSettings,
     "units": UnitsSettings,
+    "performance": PerformanceSettings,
     "batch": BatchSettings,
 }
 #: Settings that do not change what a run computes (left out of :meth:`results_key`).
@@ -388,6 +392,7 @@ class AnalyzeConfig(BaseModel):
     smoothing: SmoothingSettings = SmoothingSettings()
     kinematics: KinematicsSettings = KinematicsSettings()
     units: UnitsSettings = UnitsSettings()
+    performance: PerformanceSettings = PerformanceSettings()
     batch: BatchSettings = BatchSettings()
 
     @model_validator(mode="after")

@@ -417,8 +417,12 @@ def poses_to_table(ds: xr.Dataset) -> Any:
     )
 
 
-def save_keypoints_csv(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write the tidy keypoint table of ``ds`` as CSV."""
-    with atomic_path(path) as tmp:
-        poses_to_table(ds).to_csv(tmp, index=False, float_format="%.3f")
+def save_keypoints_csv(ds: xr.Dataset, path: str | Path, block_frames: int = 5000) -> Path:
+    """Write the tidy keypoint table of ``ds`` as CSV, ``block_frames`` frames at a time
+    (rows are ordered by time first, so the file is the same; a long video's table is
+    never in memory whole)."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        for lo in range(0, max(ds.sizes["time"], 1), block_frames):
+            part = poses_to_table(ds.isel(time=slice(lo, lo + block_frames)))
+            part.to_csv(fh, index=False, header=lo == 0, float_format="%.3f")
     return Path(path)

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 TRACKERS = ("bytetrack", "botsort")
+BACKENDS = ("auto", "torch", "onnx")
 DEFAULT_WEIGHTS = "yolo11n.pt"
 OFFLINE_ENV_VARS = ("YOLO_OFFLINE", "SPINEPOSE_SPORTS_OFFLINE")
 
@@ -307,6 +308,31 @@ def _check_frame(frame: Any) -> np.ndarray:
     return frame
 
 
+def _choose_backend(backend: str, weights: Path, device: str | None) -> str:
+    """``"torch"`` or ``"onnx"`` for the requested ``backend`` (auto: onnx for ``.pt``
+    weights on the CPU, where it is faster with the same boxes; torch on a GPU).  Weights
+    that are already ``.onnx`` always run as onnx."""
+    if backend not in BACKENDS:
+        raise DetectorError(f"backend: expected one of {BACKENDS}, received {backend!r}")
+    suffix = weights.suffix.lower()
+    if suffix == ".onnx":
+        return "onnx"
+    if backend == "onnx" and suffix != ".pt":
+        raise DetectorError(f"backend onnx: needs .pt or .onnx weights, received {weights}")
+    if backend == "auto":
+        on_cpu = device == "cpu" or (device in (None, "auto") and not _cuda_available())
+        return "onnx" if on_cpu and suffix == ".pt" else "torch"
+    return backend
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 # --------------------------------------------------------------------------------------
 # The tracker
 # --------------------------------------------------------------------------------------
@@ -326,6 +352,10 @@ class YoloTracker:
     ``new_track_thresh`` (0.25). iou: NMS IoU threshold; imgsz: inference
     size, px; device: ``"cpu"``, ``"cuda:0"``, ... or None for ultralytics' choice;
     agnostic_nms: one NMS over all person classes (merges duplicates across classes).
+    backend: ``"torch"`` (the weights as given), ``"onnx"`` (``.pt`` weights exported once
+    through ultralytics and cached, :mod:`.detection_onnx`; run by onnxruntime with
+    non-spinning threads, ``threads`` of them, None: one per core) or ``"auto"`` (onnx on
+    the CPU, torch on a GPU).
     """
 
     def __init__(
@@ -340,6 +370,8 @@ class YoloTracker:
         device: str | None = None,
         agnostic_nms: bool = True,
         tracker_overrides: Mapping[str, Any] | None = None,
+        backend: str = "torch",
+        threads: int | None = None,
     ) -> None:
         if not 0.0 <= float(conf) <= 1.0 or not 0.0 <= float(iou) <= 1.0:
             raise DetectorError(f"conf and iou: expected values in [0, 1], received {conf}, {iou}")
@@ -348,13 +380,24 @@ class YoloTracker:
         self.weights = str(weights)
         self.weights_path = resolve_weights(weights)
         self.weights_sha256 = _sha256(self.weights_path)
-        self._model = _load_model(self.weights_path)
+        self.backend = _choose_backend(backend, self.weights_path, device)
+        self.threads = threads
+        self.model_path = self.weights_path
+        if self.backend == "onnx" and self.weights_path.suffix.lower() == ".pt":
+            from .detection_onnx import ExportError, onnx_export
+
+            try:
+                self.model_path = onnx_export(self.weights_path, self.weights_sha256, imgsz=imgsz)
+            except ExportError as exc:
+                raise DetectorError(str(exc)) from exc
+        self._model = _load_model(self.model_path)
+        self._session_tuned = self.backend != "onnx"
         self.class_names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
         self.person_classes = _check_classes(person_classes, self.class_names)
         self.conf = float(conf)
         self.iou = float(iou)
         self.imgsz = int(imgsz)
-        self.device = device
+        self.device = None if device == "auto" else device
         self.agnostic_nms = bool(agnostic_nms)
         self._tracker_yaml = _write_tracker_yaml(self.tracker_settings)
 
@@ -388,7 +431,46 @@ class YoloTracker:
         if not self._tracker_yaml.is_file():  # a temp cleaner may have removed it
             self._tracker_yaml = _write_tracker_yaml(self.tracker_settings)
         results = self._model.track(frame, **self._track_kwargs())
+        if not self._session_tuned:  # the predictor exists from the first call on
+            from .detection_onnx import tune_session
+
+            self._session_tuned = True
+            tune_session(self._model, self.model_path, self.threads)
         return from_ultralytics(results[0])
+
+    def predict(self, frame_bgr: np.ndarray) -> FrameDetections:
+        """The next frame without running the detector: every tracked box (confirmed or
+        new) moved one frame by its motion model (the tracker's Kalman prediction), with its last
+        detection's confidence.  Before any detection (no tracker yet) it detects.
+
+        The tracker's state advances one frame, so a later :meth:`update` matches its
+        detections against where the tracks are then.
+        """
+        frame = _check_frame(frame_bgr)
+        predictor = getattr(self._model, "predictor", None)
+        trackers = getattr(predictor, "trackers", None)
+        if not trackers:
+            return self.update(frame)
+        tracker = trackers[0]
+        moving = [*tracker.tracked_stracks, *tracker.lost_stracks]
+        if moving:
+            tracker.multi_predict(moving)
+        tracker.frame_id += 1
+        # new tracks too: per-frame detection would show them from their second detection
+        # on, which this frame skips; a track seen once only is dropped by the track
+        # filters later (min_track)
+        shown = list(tracker.tracked_stracks)
+        if not shown:
+            return FrameDetections.empty()
+        xyxy = np.array([t.xyxy for t in shown], dtype=np.float32).reshape(-1, 4)
+        height, width = frame.shape[:2]
+        np.clip(xyxy[:, 0::2], 0, width, out=xyxy[:, 0::2])
+        np.clip(xyxy[:, 1::2], 0, height, out=xyxy[:, 1::2])
+        return FrameDetections(
+            xyxy=np.ascontiguousarray(xyxy),
+            confidence=np.array([t.score for t in shown], dtype=np.float32),
+            track_id=np.array([t.track_id for t in shown], dtype=np.int64),
+        )
 
     def reset(self) -> None:
         """Forget all tracks (call before a new video); track ids restart at 1.
@@ -424,6 +506,8 @@ class YoloTracker:
             "iou": self.iou,
             "imgsz": self.imgsz,
             "agnostic_nms": self.agnostic_nms,
+            "backend": self.backend,
+            "model_path": str(self.model_path.resolve()),
             "device": self.device,
             "device_used": None if used is None else str(used),
         }

@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import av
 import av.container
 import cv2
 import numpy as np
 
-__all__ = ["VideoError", "VideoFrame", "VideoInfo", "VideoWriter", "probe", "read_frames"]
+T = TypeVar("T")
+
+__all__ = [
+    "VideoError", "VideoFrame", "VideoInfo", "VideoWriter", "probe", "read_ahead", "read_frames",
+]
 
 #: cv2 rotation that turns a decoded image upright, by counterclockwise display angle (deg).
 _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
@@ -516,3 +520,60 @@ class VideoWriter:
             with contextlib.suppress(*_MEDIA_ERRORS):
                 output.close()
         self.part_path.unlink(missing_ok=True)
+
+
+#: Frames decoded ahead by :func:`read_ahead` (a few full frames of memory).
+READ_AHEAD_FRAMES = 3
+
+
+def read_ahead(frames: Iterator[T], depth: int = READ_AHEAD_FRAMES) -> Generator[T, None, None]:
+    """``frames`` produced by a background thread, up to ``depth`` ahead of the consumer.
+
+    Decoding (PyAV, which releases the GIL) then overlaps the models' inference or the
+    encoder instead of adding to it.  An exception of the producer is raised where the
+    consumer reaches it, after the items before it; stopping early (``close()``, a
+    ``break``) stops the thread and closes ``frames``.
+    """
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(int(depth), 1))
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                if not put(("item", item)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            put(("error", exc))
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "item":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        worker.join(timeout=5.0)

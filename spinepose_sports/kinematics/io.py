@@ -242,6 +242,10 @@ def summary_table(kin: xr.Dataset, quantities: Sequence[str] = ANGLE_VARIABLES) 
     return pd.DataFrame(rows)
 
 
+#: Frames of ``angles.csv`` built and written at a time by :func:`save_kinematics`.
+CSV_BLOCK_FRAMES = 2000
+
+
 def save_kinematics(
     kin: xr.Dataset, results_dir: str | Path, quantities: Sequence[str] = ANGLE_VARIABLES
 ) -> dict[str, Path]:
@@ -260,8 +264,13 @@ def save_kinematics(
         "summary": out / SUMMARY_FILE,
         "repetitions": out / REPETITIONS_FILE,
     }
+    with atomic_path(paths["angles"]) as tmp, open(tmp, "w", newline="") as fh:
+        # by blocks of frames (rows are ordered by time first: the same file), so the
+        # table of a long video never sits in memory whole
+        for lo in range(0, max(kin.sizes["time"], 1), CSV_BLOCK_FRAMES):
+            part = kinematics_table(kin.isel(time=slice(lo, lo + CSV_BLOCK_FRAMES)), quantities)
+            part.to_csv(fh, index=False, header=lo == 0, float_format="%.4f")
     tables = {
-        "angles": kinematics_table(kin, quantities),
         "summary": summary_table(kin, quantities),
         "repetitions": repetitions_table(kin),
     }

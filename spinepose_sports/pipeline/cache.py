@@ -12,8 +12,8 @@ time.
 An entry is keyed on
 
 * the video's content (sha256 of the file, not its path or name), and
-* :func:`stage_key`: every setting of the ``[input]``, ``[detector]`` and ``[pose]``
-  sections (the time range, the detector and tracker, the pose model and
+* :func:`stage_key`: every setting of the ``[input]``, ``[detector]``, ``[pose]`` and
+  ``[performance]`` sections (the time range, the detector and tracker, the pose model and
   ``min_keypoint_confidence``, which decides which keypoints the torso colours use), the
   sha256 of model files given as paths, the package version and :data:`CACHE_FORMAT`.
 
@@ -46,7 +46,7 @@ from ..data import load_netcdf, save_netcdf
 #: Bump when the cached files change meaning; old entries are then ignored.
 CACHE_FORMAT = 1
 #: The sections whose settings the cached stages depend on.
-STAGE_SECTIONS = ("input", "detector", "pose")
+STAGE_SECTIONS = ("input", "detector", "pose", "performance")
 #: Settings that may name a local model file: its content joins the key.
 _MODEL_FILES = (("detector", "detector_weights"), ("pose", "pose_model"))
 ENTRY_FILE = "entry.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,13 +64,16 @@ def load_stages(config: AnalyzeConfig, *, progress: bool = True) -> Stages:
     from ..detection import YoloTracker
     from ..pose import SpinePoseEstimator, resolve_model
 
-    pose_cfg, det = config.pose, config.detector
+    pose_cfg, det, perf = config.pose, config.detector, config.performance
     model_file = resolve_model(
         pose_cfg.pose_model, pose_cfg.model_version, model_dir=pose_cfg.model_dir,
         progress=progress,
     )
-    pose = SpinePoseEstimator(model_file.path, channel_order=pose_cfg.channel_order)
-    tracker = YoloTracker(
+    pose = make_pose_estimator(
+        SpinePoseEstimator, model_file.path, channel_order=pose_cfg.channel_order,
+        device=det.device, fp16=perf.fp16,
+    )
+    yolo = YoloTracker(
         det.detector_weights,
         tracker=det.tracker,
         person_classes=det.person_classes,
@@ -78,8 +82,42 @@ def load_stages(config: AnalyzeConfig, *, progress: bool = True) -> Stages:
         imgsz=det.imgsz,
         device=det.device,
         tracker_overrides=dict(det.tracker_options),
+        backend=perf.detector_backend,
     )
+    tracker: Tracker = yolo
+    if perf.detect_every > 1:
+        from .sparse import SparseDetection
+
+        tracker = SparseDetection(yolo, every=perf.detect_every)
     return Stages(tracker=tracker, pose=pose)
+
+
+def make_pose_estimator(
+    factory: Callable[..., Any], path: Any, *, channel_order: str, device: str | None,
+    fp16: bool,
+) -> Any:
+    """The pose estimator on ``device`` (cpu, cuda, cuda:N, auto/None), in fp16 if asked.
+
+    The estimator takes ``device`` and ``fp16`` itself where its release does (branch
+    perf-pose); with an older one this adapter maps the device to onnxruntime providers
+    (CPU only for ``cpu``, so the pose model no longer takes CUDA behind the user's back)
+    and refuses fp16, which it cannot do.
+    """
+    params = inspect.signature(factory).parameters
+    if "device" in params:
+        return factory(path, channel_order=channel_order, device=device or "auto", fp16=fp16)
+    if fp16:
+        from ..pose import PoseModelError
+
+        raise PoseModelError("fp16: this pose runtime cannot run in half precision")
+    providers: list[Any] | None = None
+    if device == "cpu":
+        providers = ["CPUExecutionProvider"]
+    elif device is not None and device.startswith("cuda"):
+        index = device.partition(":")[2] or "0"
+        providers = [("CUDAExecutionProvider", {"device_id": int(index)}),
+                     "CPUExecutionProvider"]
+    return factory(path, channel_order=channel_order, providers=providers)
 
 
 def model_errors() -> tuple[type[BaseException], ...]:

@@ -8,6 +8,7 @@ those small results.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..config import AnalyzeConfig
 from ..data import FramePoses, TrackAccumulator
-from ..video import VideoError, VideoFrame, VideoInfo, read_frames
+from ..video import VideoError, VideoFrame, VideoInfo, read_ahead, read_frames
 from .stages import Stages, StageTimer
 
 
@@ -56,13 +57,15 @@ def track_and_estimate(
     stages.tracker.reset()
     results = TrackAccumulator()
     appearance = AppearanceCollector()
-    frames = iter(read_frames(video_path, start_s=start_s, end_s=end_s))
+    frames = closing(read_ahead(read_frames(video_path, start_s=start_s, end_s=end_s)))
+    _warm_up_smoothing()
+    observe = getattr(stages.tracker, "observe", None)
     total = expected_frames(info, start_s, end_s)
     last: VideoFrame | None = None
-    with progress_bar(total, f"track+pose {video_path.name}", progress) as bar:
+    with frames as frames_in, progress_bar(total, f"track+pose {video_path.name}", progress) as bar:
         while True:
             t0 = time.perf_counter()
-            frame = _next_frame(frames, last, warnings)
+            frame = _next_frame(frames_in, last, warnings)
             timer.add("decode", time.perf_counter() - t0)
             if frame is None:
                 break
@@ -71,6 +74,8 @@ def track_and_estimate(
             if len(dets):
                 xy, score = timer.timed("pose", stages.pose, frame.image, dets.xyxy)
                 poses = FramePoses(xy=xy, score=score, track_id=dets.track_id)
+                if observe is not None:
+                    observe(dets, score)
                 confident_xy = np.where(score[..., None] >= min_conf, xy, np.nan)
                 descriptors = timer.timed(
                     "appearance", torso_descriptor, frame.image, dets.xyxy, confident_xy
@@ -85,6 +90,16 @@ def track_and_estimate(
     if warnings is not None and last is not None and not warnings:
         warnings.extend(_cut_short(info, last, start_s, end_s, len(results)))
     return results, appearance
+
+
+def _warm_up_smoothing() -> None:
+    """Load the smoother's compiled loops in a background thread while the models run
+    (their first use in a process costs about half a second)."""
+    import threading
+
+    from ..smoothing._compiled import warm_up
+
+    threading.Thread(target=warm_up, name="smoothing-warm-up", daemon=True).start()
 
 
 def _cut_short(

@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from ..audio import mux_with_audio
-from ..video import VideoWriter, read_frames
+from ..video import VideoWriter, read_ahead, read_frames
 from .annotate import DrawStyle, annotate_frame, track_color
 from .hud import ColorLegend, draw_trail, legend_ends
 from .lookup import FrameLookup, FrameOverlayData, OverlayFrame
@@ -79,7 +79,7 @@ def overlay_frames(
     half_period = 0.5 * _period(lookup.times)
     style: DrawStyle | None = None
     color_legend: ColorLegend | None = None
-    for frame in read_frames(video_path, start_s=t_first - half_period):
+    for frame in read_ahead(read_frames(video_path, start_s=t_first - half_period)):
         if frame.index > last_frame:
             break
         if frame.index < first_frame or not lookup.has_frame(frame.index):
