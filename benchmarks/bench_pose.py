@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from _machine import cpu_model  # noqa: E402
 from standins import make_standin_model  # noqa: E402
 
 from spinepose_sports.pose import SpinePoseEstimator  # noqa: E402
@@ -197,14 +198,7 @@ def size_table() -> list[dict[str, float | str]]:
 def machine() -> str:
     import onnxruntime as ort
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"{cpu}, {os.cpu_count()} cores visible, Python {platform.python_version()}, "
         f"onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())})"

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from _machine import cpu_model  # noqa: E402
 from synthetic import spine_segment_angles, synthetic_motion  # noqa: E402
 
 from spinepose_sports.smoothing import make_smoother  # noqa: E402
@@ -229,14 +230,7 @@ def speed(n_frames: int = 10_000, repeats: int = 5) -> dict[str, dict[str, float
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (
         f"{cpu}; {os.cpu_count()} logical CPUs, no GPU used; Python "

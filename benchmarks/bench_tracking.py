@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _machine import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SPINEPOSE_SPORTS_SHARED", ROOT.parent / "shared"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -57,16 +59,6 @@ def settings() -> dict[str, dict[str, Any]]:
 # (clip, frames used, settings)
 RUNS = (("sports2d_demo.mp4", None, "default"), ("vtest.avi", 200, "default"),
         ("sports2d_demo.mp4", None, "far_athletes.toml"))
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def track_clip(video: Path, tracker_name: str, limit: int | None, setting: dict[str, Any]
@@ -228,7 +220,7 @@ def render(rows: list[dict[str, Any]], command: str, seconds: float) -> str:
     head = (
         "# Tracking: ids per real person before and after stitching\n\n"
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
-        f"- machine: {_cpu()}, {os.cpu_count()} logical CPUs, {platform.system()} "
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical CPUs, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, "
         f"ultralytics {ultralytics.__version__}\n"
         f"- command: `{command}` ({seconds:.0f} s; the detector passes, cached or not, "
