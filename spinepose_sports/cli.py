@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import faulthandler
 import inspect
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -190,9 +192,7 @@ def _run_batch(
         outcome = run_session(items, config, progress=progress)
         results = outcome.results
     except KeyboardInterrupt as exc:
-        code = 143 if isinstance(exc, TerminatedError) else 130
-        die("interrupted: completed videos are saved, the video in progress kept its "
-            "previous results; rerun with --skip-completed to resume", code)
+        _exit_interrupted(143 if isinstance(exc, TerminatedError) else 130)
     except Exception as exc:
         if _is_user_error(exc):
             die(str(exc))
@@ -213,6 +213,20 @@ class TerminatedError(KeyboardInterrupt):
 
 def _terminate(signum: int, frame: Any) -> None:
     raise TerminatedError()
+
+
+def _exit_interrupted(code: int) -> NoReturn:
+    """Leave at once after an interrupt: the run in progress has removed its staging folder
+    (the ``with`` blocks have run), so nothing is left to do.  ``os._exit`` skips the
+    interpreter's shutdown, which a library interrupted mid-call (an import, a model load,
+    a compiler thread) could otherwise block."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    typer.echo("error: interrupted: completed videos are saved, the video in progress kept "
+               "its previous results; rerun with --skip-completed to resume", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _is_user_error(exc: BaseException) -> bool:
@@ -318,6 +332,7 @@ _register_compare_command()
 
 def main() -> None:
     """Console-script entry point."""
+    faulthandler.enable()  # a native crash (or SIGABRT) prints every thread's traceback
     try:
         app()
     except BrokenPipeError:  # piping into `head`

@@ -140,10 +140,11 @@ def _frames_in_range(folder: Path, start_s: float | None, end_s: float | None) -
     import numpy as np
     import xarray as xr
 
+    from .interrupts import held_interrupts
     from .results import POSES_FILE
 
     try:
-        with xr.open_dataset(folder / POSES_FILE) as ds:
+        with held_interrupts(), xr.open_dataset(folder / POSES_FILE) as ds:
             time_s = np.asarray(ds["time"].values, dtype=float)
     except (OSError, ValueError, KeyError):
         return None

@@ -23,6 +23,7 @@ from typing import Any, Final
 import numpy as np
 import xarray as xr
 
+from .interrupts import held_interrupts
 from .results import atomic_path
 from .skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS
 
@@ -367,7 +368,7 @@ def _jsonable(value: Any) -> Any:
 
 def save_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``ds`` as netCDF 4 (round-trips exactly with :func:`load_netcdf`)."""
-    with atomic_path(path) as tmp:
+    with held_interrupts(), atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
     return Path(path)
 
@@ -377,7 +378,7 @@ def load_netcdf(path: str | Path) -> xr.Dataset:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
+    with held_interrupts(), xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
         return ds.load()
 
 

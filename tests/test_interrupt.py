@@ -58,6 +58,21 @@ def _wait_for_staging(out: Path, proc: subprocess.Popen, limit_s: float) -> floa
     return time.perf_counter() - t0
 
 
+def _wait_or_dump(proc: subprocess.Popen, limit_s: float, what: str) -> str:
+    """stderr of ``proc`` once it ends; a run still alive after ``limit_s`` gets SIGABRT
+    (the CLI's faulthandler then prints every thread's stack) and fails the test."""
+    try:
+        return proc.communicate(timeout=limit_s)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        pytest.fail(f"analyze still running {limit_s:.0f} s after the signal ({what}):\n{err}")
+
+
 @pytest.fixture(scope="module")
 def interrupted_setup(tmp_path_factory, vtest_clip, person_detector, standin_onnx):
     work = tmp_path_factory.mktemp("interrupt")
@@ -107,7 +122,7 @@ def test_interrupted_analyze_leaves_old_or_new_never_a_mix(interrupted_setup) ->
         except subprocess.TimeoutExpired:
             proc.send_signal(sig)
         delay = time.perf_counter() - t0
-        _, err = proc.communicate(timeout=120)
+        err = _wait_or_dump(proc, 120, f"seed {seed}, {sig.name} after {delay:.1f} s")
         assert "Traceback" not in err, err
         state = _check_whole(folder, old, keys)
         seen.append((seed, sig.name, round(delay, 1), proc.returncode, state))

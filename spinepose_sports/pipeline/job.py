@@ -214,12 +214,13 @@ def _in_time_range(ds: xr.Dataset, config: AnalyzeConfig) -> xr.Dataset:
 def source_of_poses(poses_path: Path) -> Path:
     """The source video a saved ``poses.nc`` belongs to (its results folder's owner, else
     the recorded ``source_file``), resolved."""
+    from ..interrupts import held_interrupts
     from ..results import owner_of
 
     owner = owner_of(poses_path.parent)
     if owner is not None:
         return owner
-    with xr.open_dataset(poses_path) as ds:
+    with held_interrupts(), xr.open_dataset(poses_path) as ds:
         return Path(str(ds.attrs.get("source_file", poses_path))).resolve()
 
 
