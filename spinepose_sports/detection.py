@@ -18,10 +18,11 @@ downloads once into its weights folder. Where the machine is offline (``YOLO_OFF
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -338,6 +339,21 @@ def _cuda_available() -> bool:
 # --------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _ultralytics_quiet() -> Iterator[None]:
+    """ultralytics' INFO lines ("Loading ... for ONNX Runtime inference...") held back while
+    the predictor is set up: they ignore ``verbose=False``; warnings still show."""
+    import logging
+
+    logger = logging.getLogger("ultralytics")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class YoloTracker:
     """Detect people with an ultralytics YOLO model and track them across frames.
 
@@ -392,7 +408,9 @@ class YoloTracker:
                 raise DetectorError(str(exc)) from exc
         self._model = _load_model(self.model_path)
         self._session_tuned = self.backend != "onnx"
-        self.class_names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
+        with _ultralytics_quiet():  # an exported model's names load it
+            names = self._model.names
+        self.class_names: dict[int, str] = {int(k): str(v) for k, v in names.items()}
         self.person_classes = _check_classes(person_classes, self.class_names)
         self.conf = float(conf)
         self.iou = float(iou)
@@ -430,12 +448,15 @@ class YoloTracker:
         frame = _check_frame(frame_bgr)
         if not self._tracker_yaml.is_file():  # a temp cleaner may have removed it
             self._tracker_yaml = _write_tracker_yaml(self.tracker_settings)
-        results = self._model.track(frame, **self._track_kwargs())
-        if not self._session_tuned:  # the predictor exists from the first call on
+        if self._session_tuned:
+            results = self._model.track(frame, **self._track_kwargs())
+        else:  # the predictor (and its model session) is made by the first call
             from .detection_onnx import tune_session
 
+            with _ultralytics_quiet():
+                results = self._model.track(frame, **self._track_kwargs())
+                tune_session(self._model, self.model_path, self.threads)
             self._session_tuned = True
-            tune_session(self._model, self.model_path, self.threads)
         return from_ultralytics(results[0])
 
     def predict(self, frame_bgr: np.ndarray) -> FrameDetections:
