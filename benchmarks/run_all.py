@@ -77,14 +77,17 @@ def _sub(*args: str) -> dict:
 # ----------------------------------------------------------------- cases (subprocesses)
 
 
-def case_analyze(video: str, pose: str, backend: str, every: str, end: str) -> dict:
+def case_analyze(video: str, pose: str, backend: str, every: str, end: str,
+                 outputs: str = "all") -> dict:
+    """``analyze_video`` with every output (``outputs="all"``) or all but the overlay
+    (``"no-overlay"``)."""
     from spinepose_sports.pipeline import AnalyzeConfig, analyze_video, load_stages
 
     with tempfile.TemporaryDirectory() as out:
         config = AnalyzeConfig.from_settings(
             output=out, detector_weights=str(DETECTOR), pose_model=pose, person_classes="0,1",
             end=float(end) if end else None, detector_backend=backend,
-            detect_every=int(every), device="cpu",
+            detect_every=int(every), device="cpu", overlay=outputs != "no-overlay",
         )
         stages = load_stages(config, progress=False)
         t0, c0 = time.perf_counter(), _cpu_s()
@@ -186,12 +189,11 @@ def case_threads() -> dict:
 
     import numpy as np
     import onnxruntime as ort
-    from standins import make_standin_model
 
     from spinepose_sports.detection import YoloTracker
 
     onnx = YoloTracker(DETECTOR, person_classes=(0, 1), backend="onnx").model_path
-    pose_path = make_standin_model(Path(tempfile.mkdtemp()) / "s.onnx", kind="compute")
+    pose_path = pose_standin(Path(tempfile.mkdtemp()))
     x = np.random.default_rng(0).random((1, 3, 384, 640), dtype=np.float32)
     crops = np.zeros((3, 3, 256, 192), np.float32)
     out = {}
@@ -222,8 +224,41 @@ def case_threads() -> dict:
     return out
 
 
-CASES = {"threads": case_threads, "analyze": case_analyze, "models": case_models_alone,
-         "iou": case_iou, "memory": case_memory, "smoothing": case_smoothing}
+def case_presets(video: str) -> dict:
+    """The overlay pass alone (``render_overlay``: decode again, draw, encode) of results
+    of ``video`` with 3 fake athletes, per libx264 preset: ms per frame, CPU ms per frame
+    (all threads) and the file's size; presets interleaved, the faster of 2 runs kept."""
+    from fake_models import fake_stages
+
+    from spinepose_sports.pipeline import AnalyzeConfig, analyze_video
+    from spinepose_sports.render import RenderOptions, render_overlay
+    from spinepose_sports.report import load_results
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        config = AnalyzeConfig.from_settings(output=tmp, min_track_motion=0.0, overlay=False,
+                                             dashboard=False)
+        folder = analyze_video(Path(video), Path(tmp) / "clip", config, fake_stages(),
+                               progress=False).output_dir
+        res = load_results(folder)
+        frames = int(res.poses.sizes["time"])
+        for _ in range(2):
+            for preset in ("veryfast", "superfast", "ultrafast"):
+                path = Path(tmp) / f"{preset}.mp4"
+                t0, c0 = time.perf_counter(), _cpu_s()
+                render_overlay(video, res.poses, path, boxes=res.boxes,
+                               kinematics=res.kinematics, options=RenderOptions(preset=preset))
+                ms = 1000 * (time.perf_counter() - t0) / frames
+                if preset not in out or ms < out[preset]["ms_per_frame"]:
+                    out[preset] = {"ms_per_frame": ms,
+                                   "cpu_ms_per_frame": 1000 * (_cpu_s() - c0) / frames,
+                                   "mb": path.stat().st_size / 1e6, "frames": frames}
+    return out
+
+
+CASES = {"threads": case_threads, "presets": case_presets, "analyze": case_analyze,
+         "models": case_models_alone, "iou": case_iou, "memory": case_memory,
+         "smoothing": case_smoothing}
 
 
 # ----------------------------------------------------------------- the report
@@ -269,7 +304,19 @@ def _row(name: str, r: dict) -> str:
             f"{_cpu_fps(r):.2f} | {r['peak_rss_mib']:.0f} |")
 
 
-SETUPS = (("torch", "1"), ("onnx", "1"), ("onnx", "3"))
+#: (detector backend, detect every, outputs) of the ``analyze`` case
+SETUPS = (("torch", "1", "all"), ("onnx", "1", "all"), ("onnx", "3", "all"),
+          ("onnx", "1", "no-overlay"), ("onnx", "3", "no-overlay"))
+
+
+def pose_standin(folder: Path) -> str:
+    """The SpinePose-s architecture (``spinepose_sports.pose.rtmpose``, random weights)
+    exported with the official ONNX contract: the real model's cost; its keypoints are
+    not results."""
+    from spinepose_sports.pose.convert import export_onnx
+    from spinepose_sports.pose.rtmpose import build_rtmpose
+
+    return str(export_onnx(build_rtmpose("s", seed=0), folder / "spinepose-s-standin.onnx"))
 
 
 def model_cases(pose: str, clips: list, repeats: int = REPEATS) -> tuple[dict, dict]:
@@ -280,15 +327,15 @@ def model_cases(pose: str, clips: list, repeats: int = REPEATS) -> tuple[dict, d
     models: dict = {}
     for _ in range(repeats):
         for video, end, label in clips:
-            for backend, every in SETUPS:
-                r = _sub("analyze", video, pose, backend, every, end)
-                key = f"{label}|{backend}|{every}"
+            for backend, every, outputs in SETUPS:
+                r = _sub("analyze", video, pose, backend, every, end, outputs)
+                key = f"{label}|{backend}|{every}|{outputs}"
                 r["wall_runs_s"] = [*analyze.get(key, {}).get("wall_runs_s", []), r["wall_s"]]
                 if key not in analyze or r["wall_s"] < analyze[key]["wall_s"]:
                     analyze[key] = r
                 else:
                     analyze[key]["wall_runs_s"] = r["wall_runs_s"]
-                print(label, backend, every, f"{r['fps']:.2f} fps", flush=True)
+                print(label, backend, every, outputs, f"{r['fps']:.2f} fps", flush=True)
             m = _sub("models", video, pose, "onnx", end)
             if label not in models or m["models_s"] < models[label]["models_s"]:
                 models[label] = m
@@ -297,15 +344,14 @@ def model_cases(pose: str, clips: list, repeats: int = REPEATS) -> tuple[dict, d
 
 def redo_models(raw: dict) -> None:
     """The ``analyze`` and ``models`` cases of ``raw`` run again (``raw`` updated)."""
-    from standins import make_standin_model
-
     tmp = Path(tempfile.mkdtemp(prefix="run_all-"))
-    pose = str(make_standin_model(tmp / "standin-s-cost.onnx", kind="compute"))
+    pose = pose_standin(tmp)
     clips = [(str(VIDEOS / "sports2d_demo.mp4"), "", "sports2d_demo.mp4 (230 frames)"),
              (str(VIDEOS / "vtest.avi"), "10", "vtest.avi (first 100 frames)")]
     load0 = os.getloadavg()
     raw["analyze"], raw["models"] = model_cases(pose, clips)
     raw["threads"] = _sub("threads")
+    raw["presets"] = _sub("presets", clips[0][0])
     raw["models_rerun"] = {"started": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}",
                            "load_start": load0, "load_end": os.getloadavg()}
 
@@ -313,9 +359,7 @@ def redo_models(raw: dict) -> None:
 def collect(quick: bool) -> dict:
     """Run every case; the raw figures (also saved by :func:`main` beside the report)."""
     tmp = Path(tempfile.mkdtemp(prefix="run_all-"))
-    from standins import make_standin_model
-
-    pose = str(make_standin_model(tmp / "standin-s-cost.onnx", kind="compute"))
+    pose = pose_standin(tmp)
     sports, vtest = str(VIDEOS / "sports2d_demo.mp4"), str(VIDEOS / "vtest.avi")
     clips = [(sports, "", "sports2d_demo.mp4 (230 frames)"),
              (vtest, "10", "vtest.avi (first 100 frames)")]
@@ -337,8 +381,12 @@ def collect(quick: bool) -> dict:
     print("memory done", flush=True)
     raw["smoothing"] = [_sub("smoothing") for _ in range(3)]
     raw["threads"] = _sub("threads")
+    raw["presets"] = _sub("presets", sports)
     raw["load_end"] = os.getloadavg()
     return raw
+
+
+OUTPUTS_WORDS = {"all": "every output", "no-overlay": "every output but the overlay"}
 
 
 def report(raw: dict) -> str:
@@ -356,13 +404,13 @@ def report(raw: dict) -> str:
         "cores were shared with other work, so wall times are inflated and noisy",
         f"- detector: `{DETECTOR.relative_to(SHARED.parent)}` (11 M-parameter YOLOv8, "
         "classes 0,1, imgsz 640, ByteTrack, conf 0.1), `--device cpu`",
-        "- pose model: the SpinePose-s **cost stand-in** of `benchmarks/bench_pipeline.py` "
-        "(`tests/standins.py`, `kind=\"compute\"`: the official contract, dynamic batch, "
-        "~0.65 G multiply-adds per crop, not the RTMPose architecture: the RTMPose "
-        "stand-ins of branch perf-pose were not merged when this ran); its keypoints are "
-        "not results",
+        "- pose model: the SpinePose-s **architecture** with random weights "
+        "(`spinepose_sports.pose.rtmpose`, RTMPose-s: 5.98 M parameters, 0.72 G "
+        "multiply-adds per crop), exported with the official ONNX contract (dynamic "
+        "batch): the real model's cost; its keypoints are not results",
         "- defaults otherwise: stitching + filtering, Kalman-RTS smoothing, kinematics, "
-        "dashboard, overlay (`veryfast`)",
+        "dashboard, overlay (`veryfast`); `no-overlay` rows: the same without the "
+        "overlay video (`--no-overlay`)",
         "",
         "## End to end, by stage",
         "",
@@ -373,29 +421,32 @@ def report(raw: dict) -> str:
         "brackets), frames per CPU second of the process (all its threads: steadier than "
         "wall time on a shared machine), peak RSS of the process.",
         "",
-        "| clip, detector backend, detect every | frames | tracks | " + " | ".join(STAGES)
+        "| clip, detector backend, detect every, outputs | frames | tracks | " + " | ".join(STAGES)
         + " | fps (runs) | frames per CPU s | peak RSS MiB |",
         "|---" * (len(STAGES) + 6) + "|",
     ]
-    for (label, backend, every), r in analyze.items():
-        lines.append(_row(f"{label}, {backend}, {every}", r))
+    for (label, backend, every, outputs), r in analyze.items():
+        lines.append(_row(f"{label}, {backend}, {every}, {outputs}", r))
     lines += ["", "## The issue's ratios", ""]
     lines += ["| figure | target | measured | made by |", "|---|---|---|---|"]
     for label in raw["clips"]:
-        a, m = analyze[label, "onnx", "1"], models[label]
-        ratio = a["wall_s"] / m["models_s"]
-        cpu_ratio = a["cpu_s"] / m["models_cpu_s"] if a.get("cpu_s") and m.get(
-            "models_cpu_s") else float("nan")
-        lines.append(
-            f"| {label}: `analyze` time / detector + pose inference alone (ONNX detector, "
-            f"{m['frames']} frames: models {1000 * m['models_s'] / m['frames']:.0f} ms/frame "
-            f"= detector {1000 * m['detector_s'] / m['frames']:.0f} + pose "
-            f"{1000 * m['pose_s'] / m['frames']:.0f}) | <= 1.25x | {ratio:.2f}x "
-            f"{'(met)' if ratio <= 1.25 else '(missed)'} (CPU time: {cpu_ratio:.2f}x) | "
-            f"`{HERE}` cases `analyze`, `models` |"
-        )
-        t, o, s3 = (analyze[label, b, e] for b, e in (("torch", "1"), ("onnx", "1"),
-                                                      ("onnx", "3")))
+        m = models[label]
+        for outputs in ("all", "no-overlay"):
+            a = analyze[label, "onnx", "1", outputs]
+            ratio = a["wall_s"] / m["models_s"]
+            cpu_ratio = a["cpu_s"] / m["models_cpu_s"] if a.get("cpu_s") and m.get(
+                "models_cpu_s") else float("nan")
+            lines.append(
+                f"| {label}: `analyze` ({OUTPUTS_WORDS[outputs]}) time / detector + pose "
+                f"inference alone (ONNX detector, {m['frames']} frames: models "
+                f"{1000 * m['models_s'] / m['frames']:.0f} ms/frame = detector "
+                f"{1000 * m['detector_s'] / m['frames']:.0f} + pose "
+                f"{1000 * m['pose_s'] / m['frames']:.0f}) | <= 1.25x | {ratio:.2f}x "
+                f"{'(met)' if ratio <= 1.25 else '(missed)'} (CPU time: {cpu_ratio:.2f}x) | "
+                f"`{HERE}` cases `analyze`, `models` |"
+            )
+        t, o, s3 = (analyze[label, b, e, "all"] for b, e in (("torch", "1"), ("onnx", "1"),
+                                                             ("onnx", "3")))
         lines.append(
             f"| {label}: fps, ONNX vs torch detector (per frame) | faster | "
             f"{o['fps']:.2f} vs {t['fps']:.2f} ({o['fps'] / t['fps']:.2f}x); per CPU s "
@@ -408,6 +459,13 @@ def report(raw: dict) -> str:
             f"{'(met)' if s3['fps'] >= 2 * o['fps'] else '(missed)'}; per CPU s "
             f"{_cpu_fps(s3) / _cpu_fps(o):.2f}x; vs the torch per-frame run (the issue's "
             f"baseline): {s3['fps'] / t['fps']:.2f}x | `{HERE}` |"
+        )
+        o, s3 = (analyze[label, "onnx", e, "no-overlay"] for e in ("1", "3"))
+        lines.append(
+            f"| {label}, no overlay: fps, detect every 3 vs per frame (ONNX) | >= 2x | "
+            f"{s3['fps']:.2f} vs {o['fps']:.2f} = {s3['fps'] / o['fps']:.2f}x "
+            f"{'(met)' if s3['fps'] >= 2 * o['fps'] else '(missed)'}; per CPU s "
+            f"{_cpu_fps(s3) / _cpu_fps(o):.2f}x | `{HERE}` |"
         )
     for name, r in ious.items():
         lines.append(
@@ -438,6 +496,15 @@ def report(raw: dict) -> str:
     notes = ROOT / "benchmarks" / "results" / "run_all_notes.md"
     if notes.is_file():  # the reading of the figures, written by hand after a run
         lines += ["", notes.read_text().strip()]
+    if "presets" in raw:
+        first = raw["clips"][0].split(" ")[0]
+        lines += ["", "## The overlay's encoder preset", "",
+                  f"`{HERE}` case `presets`: the overlay pass alone (`render_overlay`: decode "
+                  f"again, draw, encode; `--overlay-preset`) on {first}, 3 fake athletes; "
+                  "the faster of 2 interleaved runs:", "",
+                  "| preset | ms per frame | CPU ms per frame | file MB |", "|---|---|---|---|"]
+        lines += [f"| {k} | {v['ms_per_frame']:.1f} | {v['cpu_ms_per_frame']:.1f} | "
+                  f"{v['mb']:.1f} |" for k, v in raw["presets"].items()]
     if "threads" in raw:
         lines += ["", "## Detector threads (onnxruntime)", "",
                   f"`{HERE}` case `threads`: the detector's ONNX export alone on a 384x640 "
