@@ -418,10 +418,23 @@ def poses_to_table(ds: xr.Dataset) -> Any:
     )
 
 
-def save_keypoints_csv(ds: xr.Dataset, path: str | Path, block_frames: int = 5000) -> Path:
+#: Track-frames of ``keypoints.csv`` built and written at a time (a block's table holds
+#: about 12 KiB per track-frame: 3000 of them are some 35 MiB, whatever the video's length).
+CSV_BLOCK_TRACK_FRAMES = 3000
+
+
+def frames_per_block(block_track_frames: int, n_tracks: int) -> int:
+    """Frames of a block of at most ``block_track_frames`` track-frames (at least 1)."""
+    return max(1, block_track_frames // max(n_tracks, 1))
+
+
+def save_keypoints_csv(ds: xr.Dataset, path: str | Path, block_frames: int | None = None
+                       ) -> Path:
     """Write the tidy keypoint table of ``ds`` as CSV, ``block_frames`` frames at a time
-    (rows are ordered by time first, so the file is the same; a long video's table is
-    never in memory whole)."""
+    (default: :data:`CSV_BLOCK_TRACK_FRAMES` track-frames; rows are ordered by time
+    first, so the file is the same; a long video's table is never in memory whole)."""
+    if block_frames is None:
+        block_frames = frames_per_block(CSV_BLOCK_TRACK_FRAMES, ds.sizes["individual"])
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         for lo in range(0, max(ds.sizes["time"], 1), block_frames):
             part = poses_to_table(ds.isel(time=slice(lo, lo + block_frames)))
