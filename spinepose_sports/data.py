@@ -15,8 +15,9 @@ attrs listed in :data:`REQUIRED_ATTRS`.  Build them only through :func:`make_pos
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -87,49 +88,88 @@ class FramePoses:
         return int(self.xy.shape[0])
 
 
-@dataclass
+class RowBlocks:
+    """Rows of one shape and dtype, appended a few at a time and held in blocks of
+    :attr:`BLOCK_ROWS` rows: no Python object per row (a frame's small arrays cost more
+    in object headers than in numbers)."""
+
+    BLOCK_ROWS = 4096
+
+    def __init__(self, row_shape: tuple[int, ...], dtype: Any) -> None:
+        self.row_shape = row_shape
+        self.dtype = np.dtype(dtype)
+        self._blocks: list[np.ndarray] = []
+        self._used = 0  # rows used in the last block
+
+    def extend(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows).reshape(-1, *self.row_shape)
+        done = 0
+        while done < len(rows):
+            if not self._blocks or self._used == self.BLOCK_ROWS:
+                self._blocks.append(np.empty((self.BLOCK_ROWS, *self.row_shape), self.dtype))
+                self._used = 0
+            n = min(self.BLOCK_ROWS - self._used, len(rows) - done)
+            self._blocks[-1][self._used : self._used + n] = rows[done : done + n]
+            self._used += n
+            done += n
+
+    def array(self) -> np.ndarray:
+        """Every row, ``(n, *row_shape)``."""
+        if not self._blocks:
+            return np.empty((0, *self.row_shape), self.dtype)
+        return np.concatenate([*self._blocks[:-1], self._blocks[-1][: self._used]])
+
+
 class TrackAccumulator:
     """Collects per-frame, per-track results while a video streams.
 
-    Memory grows by the small per-frame results only (boxes and keypoints), never by
-    frames.  :meth:`to_poses` and :meth:`to_boxes` build the whole-video datasets.
+    Memory grows by the small per-frame results only (boxes and keypoints, as rows of
+    :class:`RowBlocks`), never by frames.  :meth:`to_poses` and :meth:`to_boxes` build
+    the whole-video datasets.
     """
 
-    time_s: list[float] = field(default_factory=list)
-    frame_index: list[int] = field(default_factory=list)
-    _boxes: list[FrameDetections] = field(default_factory=list)
-    _poses: list[FramePoses | None] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.time_s = array("d")
+        self.frame_index = array("q")
+        # one row per box, one per pose: the frame's row (order of ``add``) and track id
+        self._box_rows = RowBlocks((2,), np.int64)
+        self._xyxy = RowBlocks((4,), np.float32)
+        self._box_confidence = RowBlocks((), np.float32)
+        self._pose_rows = RowBlocks((2,), np.int64)
+        self._xy = RowBlocks((NUM_KEYPOINTS, 2), np.float32)
+        self._score = RowBlocks((NUM_KEYPOINTS,), np.float32)
+        self._n_frames = 0
 
     def add(
         self, time_s: float, frame_index: int, boxes: FrameDetections, poses: FramePoses | None
     ) -> None:
+        t = self._n_frames
         self.time_s.append(float(time_s))
         self.frame_index.append(int(frame_index))
-        self._boxes.append(boxes)
-        self._poses.append(poses)
+        self._box_rows.extend(_rows_of(t, boxes.track_id))
+        self._xyxy.extend(boxes.xyxy)
+        self._box_confidence.extend(boxes.confidence)
+        if poses is not None:
+            self._pose_rows.extend(_rows_of(t, poses.track_id))
+            self._xy.extend(poses.xy)
+            self._score.extend(poses.score)
+        self._n_frames += 1
 
     def __len__(self) -> int:
-        return len(self.time_s)
+        return self._n_frames
 
     def track_ids(self) -> list[int]:
-        ids: set[int] = set()
-        for b in self._boxes:
-            ids.update(int(t) for t in b.track_id)
-        return sorted(ids)
+        return [int(t) for t in np.unique(self._box_rows.array()[:, 1])]
 
     def to_poses(self, **attrs: Any) -> xr.Dataset:
         ids = self.track_ids()
-        col = {tid: j for j, tid in enumerate(ids)}
         n_frames = len(self)
         position = np.full((n_frames, 2, NUM_KEYPOINTS, len(ids)), np.nan, np.float32)
         confidence = np.full((n_frames, NUM_KEYPOINTS, len(ids)), np.nan, np.float32)
-        for t, p in enumerate(self._poses):
-            if p is None:
-                continue
-            for i, tid in enumerate(p.track_id):
-                j = col[int(tid)]
-                position[t, :, :, j] = p.xy[i].T
-                confidence[t, :, j] = p.score[i]
+        rows = self._pose_rows.array()
+        t, j = rows[:, 0], np.searchsorted(ids, rows[:, 1])
+        position[t, :, :, j] = self._xy.array().transpose(0, 2, 1)
+        confidence[t, :, j] = self._score.array()
         return make_poses(
             position,
             confidence,
@@ -141,18 +181,16 @@ class TrackAccumulator:
 
     def to_boxes(self, **attrs: Any) -> xr.Dataset:
         ids = self.track_ids()
-        col = {tid: j for j, tid in enumerate(ids)}
         n_frames = len(self)
         centroid = np.full((n_frames, 2, len(ids)), np.nan, np.float32)
         shape = np.full((n_frames, 2, len(ids)), np.nan, np.float32)
         confidence = np.full((n_frames, len(ids)), np.nan, np.float32)
-        for t, b in enumerate(self._boxes):
-            for i, tid in enumerate(b.track_id):
-                j = col[int(tid)]
-                x1, y1, x2, y2 = b.xyxy[i]
-                centroid[t, :, j] = ((x1 + x2) / 2, (y1 + y2) / 2)
-                shape[t, :, j] = (x2 - x1, y2 - y1)
-                confidence[t, j] = b.confidence[i]
+        rows = self._box_rows.array()
+        t, j = rows[:, 0], np.searchsorted(ids, rows[:, 1])
+        xyxy = self._xyxy.array()
+        centroid[t, :, j] = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+        shape[t, :, j] = xyxy[:, 2:] - xyxy[:, :2]
+        confidence[t, j] = self._box_confidence.array()
         return make_boxes(
             centroid,
             shape,
@@ -162,6 +200,12 @@ class TrackAccumulator:
             frame_index=np.asarray(self.frame_index),
             **attrs,
         )
+
+
+def _rows_of(frame_row: int, track_id: np.ndarray) -> np.ndarray:
+    """``(n, 2)`` int64 rows ``(frame_row, track id)``."""
+    ids = np.asarray(track_id, dtype=np.int64).reshape(-1)
+    return np.stack([np.full(ids.shape, frame_row, np.int64), ids], axis=1)
 
 
 # --------------------------------------------------------------------------------------
@@ -418,10 +462,23 @@ def poses_to_table(ds: xr.Dataset) -> Any:
     )
 
 
-def save_keypoints_csv(ds: xr.Dataset, path: str | Path, block_frames: int = 5000) -> Path:
+#: Track-frames of ``keypoints.csv`` built and written at a time (a block's table holds
+#: about 12 KiB per track-frame: 3000 of them are some 35 MiB, whatever the video's length).
+CSV_BLOCK_TRACK_FRAMES = 3000
+
+
+def frames_per_block(block_track_frames: int, n_tracks: int) -> int:
+    """Frames of a block of at most ``block_track_frames`` track-frames (at least 1)."""
+    return max(1, block_track_frames // max(n_tracks, 1))
+
+
+def save_keypoints_csv(ds: xr.Dataset, path: str | Path, block_frames: int | None = None
+                       ) -> Path:
     """Write the tidy keypoint table of ``ds`` as CSV, ``block_frames`` frames at a time
-    (rows are ordered by time first, so the file is the same; a long video's table is
-    never in memory whole)."""
+    (default: :data:`CSV_BLOCK_TRACK_FRAMES` track-frames; rows are ordered by time
+    first, so the file is the same; a long video's table is never in memory whole)."""
+    if block_frames is None:
+        block_frames = frames_per_block(CSV_BLOCK_TRACK_FRAMES, ds.sizes["individual"])
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         for lo in range(0, max(ds.sizes["time"], 1), block_frames):
             part = poses_to_table(ds.isel(time=slice(lo, lo + block_frames)))

@@ -9,6 +9,7 @@ A results folder (design §2) holds ``poses.nc`` (raw keypoints), optionally
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,12 +79,19 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
 
 
 def load_results(
-    results_dir: str | Path, *, smoothed: bool = True, kinematics: bool = True
+    results_dir: str | Path,
+    *,
+    smoothed: bool = True,
+    kinematics: bool = True,
+    held: Mapping[str, xr.Dataset] | None = None,
 ) -> Results:
     """Read a results folder.
 
     smoothed: use ``poses_smoothed.nc`` as ``poses`` when it exists.  kinematics: read
-    ``kinematics.nc`` and the tables when they exist.
+    ``kinematics.nc`` and the tables when they exist.  held: datasets of the folder's
+    files already in memory, by role (``poses``, ``poses_smoothed``, ``boxes``,
+    ``kinematics``: the pipeline's chain, which has just written them), used instead of
+    reading those files again.
 
     Raises:
         ResultsFolderError: the folder or its ``poses.nc`` does not exist.
@@ -96,21 +104,25 @@ def load_results(
         raise ResultsFolderError(
             f"{folder}: no {POSES_FILE} here; is it a results folder of `spinepose-sports analyze`?"
         )
-    raw = load_poses(poses_path)
-    smooth_path = folder / SMOOTHED_POSES_FILE
-    use_smoothed = smoothed and smooth_path.is_file()
+    held = held or {}
+
+    def read(role: str, loader: Any) -> Any:
+        return held[role] if role in held else loader(folder / OUTPUTS[role])
+
+    raw = read("poses", load_poses)
+    use_smoothed = smoothed and (folder / SMOOTHED_POSES_FILE).is_file()
     out = Results(
         folder=folder,
-        poses=load_poses(smooth_path) if use_smoothed else raw,
+        poses=read("poses_smoothed", load_poses) if use_smoothed else raw,
         raw_poses=raw,
         smoothed=use_smoothed,
     )
     if (folder / BOXES_FILE).is_file():
-        out.boxes = load_netcdf(folder / BOXES_FILE)
+        out.boxes = read("boxes", load_netcdf)
     if kinematics and (folder / KINEMATICS_FILE).is_file():
         from .kinematics import load_kinematics
 
-        out.kinematics = load_kinematics(folder / KINEMATICS_FILE)
+        out.kinematics = read("kinematics", load_kinematics)
         out.summary = _read_csv(folder / SUMMARY_FILE)
         out.repetitions = _read_csv(folder / REPETITIONS_FILE)
     if (folder / OUTPUTS["metric"]).is_file():

@@ -206,7 +206,7 @@ def test_csv_tables_written_by_blocks_equal_the_whole_table(tmp_path, monkeypatc
     whole = poses_to_table(poses).to_csv(index=False, float_format="%.3f")
     assert (tmp_path / "k.csv").read_text() == whole
     kin = compute_kinematics(poses)
-    monkeypatch.setattr(io, "CSV_BLOCK_FRAMES", 7)
+    monkeypatch.setattr(io, "CSV_BLOCK_TRACK_FRAMES", 7)  # 3 frames of 2 tracks
     io.save_kinematics(kin, tmp_path)
     table = io.kinematics_table(kin).to_csv(index=False, float_format="%.4f")
     assert (tmp_path / io.ANGLES_FILE).read_text() == table

@@ -424,8 +424,9 @@ def test_done_when_figures_on_the_synthetic_benchmark(motion):
 @pytest.mark.parametrize("method", ["kalman", "kalman-ca", "kalman-causal", "spine-prior",
                                     "butterworth", "one-euro", "none"])
 def test_tracks_smoothed_a_few_at_a_time_equal_one_call(method, monkeypatch) -> None:
-    """smooth() bounds its memory by smoothing a few tracks per call; every method treats
-    tracks independently, so the result is the same, bit for bit."""
+    """smooth() bounds its memory by smoothing a few tracks per call (the Kalman smoothers:
+    a few keypoints of a long track); every method treats tracks independently, the
+    Kalman smoothers keypoints too, so the result is the same, bit for bit."""
     import spinepose_sports.smoothing as smoothing
 
     noisy = synthetic_motion(n_tracks=5, duration_s=3.0, seed=4).noisy

@@ -102,10 +102,14 @@ def _angle_vars(
     }, sp
 
 
+def _chain_ok(xy: np.ndarray) -> np.ndarray:
+    """``(T, N, 10)`` bool: each spine chain point is there (``xy (T, N, 37, 2)``)."""
+    return np.isfinite(xy[:, :, list(SPINE_CHAIN_INDICES)]).all(axis=-1)
+
+
 def _quality_vars(
-    xy: np.ndarray, present: np.ndarray, sp: SpineAngles, orient: FrameOrientation
+    chain_ok: np.ndarray, present: np.ndarray, sp: SpineAngles, orient: FrameOrientation
 ) -> dict[str, Any]:
-    chain_ok = np.isfinite(xy[:, :, list(SPINE_CHAIN_INDICES)]).all(axis=-1)
     flags, valid = quality_flags(
         chain_ok, present, sp.segmental, sp.segment_length, orient.uncertain
     )
@@ -338,14 +342,18 @@ def compute_kinematics(
     individuals = [str(i) for i in poses["individual"].values]
     time_s = np.asarray(poses["time"].values, dtype=np.float64)
     orient = detect_frame_orientations(xy, conf, time_s, individuals, view, facing)
-    variables, sp = _angle_vars(to_y_up(xy), orient, n_arc)
+    chain_ok = _chain_ok(xy)
+    xy_up = to_y_up(xy)
+    del xy, conf  # the float64 copies of the poses: one is enough while the angles are made
+    variables, sp = _angle_vars(xy_up, orient, n_arc)
+    del xy_up
     kin = xr.Dataset(variables, coords=_coords(poses, sp.arc), attrs=dict(poses.attrs))
     kin["time"].attrs["units"] = "s"
     kin["arc"].attrs.update(units="1", description="normalised arc length, pelvis 0 to head 1")
     for name in variables:
         _set_meta(kin, name)
     kin = add_derivatives(kin)
-    extra = {**orientation_vars(orient), **_quality_vars(xy, present, sp, orient)}
+    extra = {**orientation_vars(orient), **_quality_vars(chain_ok, present, sp, orient)}
     for name, value in extra.items():
         kin[name] = value
     kin.attrs["ds_type"] = KINEMATICS_DS_TYPE

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..data import load_netcdf, save_netcdf, track_id_of
+from ..data import frames_per_block, load_netcdf, save_netcdf, track_id_of
 from ..results import ANGLES_FILE, KINEMATICS_FILE, REPETITIONS_FILE, SUMMARY_FILE, atomic_path
 from .compute import KINEMATICS_DS_TYPE, LABEL_DIMS, SCALAR_LABELS
 from .cycles import REPETITION_COLUMNS
@@ -242,8 +242,9 @@ def summary_table(kin: xr.Dataset, quantities: Sequence[str] = ANGLE_VARIABLES) 
     return pd.DataFrame(rows)
 
 
-#: Frames of ``angles.csv`` built and written at a time by :func:`save_kinematics`.
-CSV_BLOCK_FRAMES = 2000
+#: Track-frames of ``angles.csv`` built and written at a time by :func:`save_kinematics`
+#: (a block's table holds about 23 KiB per track-frame: 1500 of them are some 35 MiB).
+CSV_BLOCK_TRACK_FRAMES = 1500
 
 
 def save_kinematics(
@@ -267,8 +268,9 @@ def save_kinematics(
     with atomic_path(paths["angles"]) as tmp, open(tmp, "w", newline="") as fh:
         # by blocks of frames (rows are ordered by time first: the same file), so the
         # table of a long video never sits in memory whole
-        for lo in range(0, max(kin.sizes["time"], 1), CSV_BLOCK_FRAMES):
-            part = kinematics_table(kin.isel(time=slice(lo, lo + CSV_BLOCK_FRAMES)), quantities)
+        block = frames_per_block(CSV_BLOCK_TRACK_FRAMES, kin.sizes["individual"])
+        for lo in range(0, max(kin.sizes["time"], 1), block):
+            part = kinematics_table(kin.isel(time=slice(lo, lo + block)), quantities)
             part.to_csv(fh, index=False, header=lo == 0, float_format="%.4f")
     tables = {
         "summary": summary_table(kin, quantities),

@@ -103,10 +103,12 @@ def finish_from_poses(
     """
     folder.mkdir(parents=True, exist_ok=True)
     made = {} if made is None else made
+    saved: dict[str, xr.Dataset] = {}  # role -> the dataset its file was written from
 
     def save(role: str, ds: xr.Dataset) -> None:
         t0 = time.perf_counter()
         made[role] = save_netcdf(ds, folder / OUTPUTS[role]).name
+        saved[role] = ds
         timer.add("save", time.perf_counter() - t0)
 
     if save_raw:
@@ -129,12 +131,14 @@ def finish_from_poses(
     notes: dict[str, Any] = {"warnings": []} if record is None else record
     notes.setdefault("warnings", [])
     if config.kinematics.kinematics:
-        kin = _kinematics(analysed, folder, config, timer, made)
+        kin = saved["kinematics"] = _kinematics(analysed, folder, config, timer, made)
     metric = _metric(analysed, folder, config, timer, made, notes)
     if config.kinematics.kinematics and config.outputs.dashboard:
         from ..plots import write_dashboard
 
-        made["dashboard"] = timer.timed("dashboard", write_dashboard, folder).name
+        # the datasets just saved, not read again (a second copy of each)
+        made["dashboard"] = timer.timed("dashboard", write_dashboard, folder,
+                                        held=saved).name
     _exports(folder, config, analysed, metric, timer, notes)
     if config.outputs.overlay:
         made["overlay"] = _render(analysed, boxes, kin, folder, config, timer, progress).name

@@ -139,6 +139,23 @@ def _stream(
     return RawResults(poses, boxes, looks, stages.describe())
 
 
+def _tracks(
+    raw: RawResults, staging: Path, config: AnalyzeConfig, timer: StageTimer,
+    made: dict[str, str],
+) -> tuple[xr.Dataset, xr.Dataset, dict[str, Any] | None]:
+    """The tracks of ``raw`` stitched, filtered, selected and named as configured (the
+    online tracker's own output saved first, so that nothing is lost), with the
+    tracking report; ``raw``'s own when nothing is configured."""
+    if not (raw.poses.sizes["individual"] and wants_track_postprocessing(config)):
+        return raw.poses, raw.boxes, None
+    made["tracker_poses"] = save_netcdf(raw.poses, staging / TRACKER_POSES_FILE).name
+    made["tracker_boxes"] = save_netcdf(raw.boxes, staging / TRACKER_BOXES_FILE).name
+    poses, boxes, tracking = timer.timed(
+        "stitch_filter", postprocess_tracks, raw.poses, raw.boxes, raw.appearance, config,
+    )
+    return poses, boxes, tracking
+
+
 def analyze_video(
     video_path: str | Path,
     folder: Path,
@@ -165,17 +182,11 @@ def analyze_video(
             video_path, identity["input_sha256"], config,
             lambda: _stream(video_path, info, stages, timer, config, progress, decode_warnings),
         )
-        poses, boxes = raw.poses, raw.boxes
-        n_tracker_ids = poses.sizes["individual"]
-        tracking: dict[str, Any] | None = None
+        models, cache = raw.models, raw.cache
         made = state.made
-        if n_tracker_ids and wants_track_postprocessing(config):
-            # the online tracker's own output, kept so that nothing is lost
-            made["tracker_poses"] = save_netcdf(poses, staging / TRACKER_POSES_FILE).name
-            made["tracker_boxes"] = save_netcdf(boxes, staging / TRACKER_BOXES_FILE).name
-            poses, boxes, tracking = timer.timed(
-                "stitch_filter", postprocess_tracks, poses, boxes, raw.appearance, config,
-            )
+        n_tracker_ids = raw.poses.sizes["individual"]
+        poses, boxes, tracking = _tracks(raw, staging, config, timer, made)
+        del raw  # the online tracker's copies (saved): not held through the chain
         notes: dict[str, Any] = {}  # run.json entries of the chain: calibration, exports
         finish_from_poses(
             poses, boxes, staging, config, timer, save_raw=True, progress=progress, made=made,
@@ -184,10 +195,10 @@ def analyze_video(
         warnings = (decode_warnings + run_warnings(poses, config, n_tracker_ids)
                     + notes.pop("warnings", []))
         write_run(staging, completed_record(
-            record, timer, t_start, video=info.to_dict(), stages=raw.models,
+            record, timer, t_start, video=info.to_dict(), stages=models,
             outputs=made, poses=poses, tracking=tracking, warnings=warnings,
             removed=stale_outputs(folder, made),
-        ) | notes | {"stage_cache": raw.cache})
+        ) | notes | {"stage_cache": cache})
         return VideoResult(
             video_path, folder, "completed", n_frames=int(poses.sizes["time"]),
             n_tracks=poses.sizes["individual"], n_tracker_ids=n_tracker_ids,

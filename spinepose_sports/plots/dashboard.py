@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -454,9 +455,12 @@ def dashboard_html(
     )
 
 
-def load_for_dashboard(results_dir: str | Path) -> tuple[Results, xr.Dataset]:
-    """The results folder and its kinematics (computed from the poses when not saved)."""
-    results = load_results(results_dir)
+def load_for_dashboard(
+    results_dir: str | Path, held: Mapping[str, xr.Dataset] | None = None
+) -> tuple[Results, xr.Dataset]:
+    """The results folder and its kinematics (computed from the poses when not saved);
+    ``held``: its datasets already in memory (see :func:`~..report.load_results`)."""
+    results = load_results(results_dir, held=held)
     kin = results.kinematics
     if kin is None:
         from ..kinematics import compute_kinematics, repetitions_table, summary_table
@@ -468,7 +472,8 @@ def load_for_dashboard(results_dir: str | Path) -> tuple[Results, xr.Dataset]:
 
 
 def write_dashboard(
-    results_dir: str | Path, out_path: str | Path | None = None, *, max_tracks: int = MAX_TRACKS
+    results_dir: str | Path, out_path: str | Path | None = None, *, max_tracks: int = MAX_TRACKS,
+    held: Mapping[str, xr.Dataset] | None = None,
 ) -> Path:
     """Write ``dashboard.html`` (or ``out_path``) for a results folder; returns its path.
 
@@ -477,9 +482,10 @@ def write_dashboard(
     poses.  The page is self-contained and works offline (plotly.js is embedded, about
     4.7 MB); it plays the results folder's ``overlay.mp4`` beside the plots, linked to
     them (:mod:`.dashboard_video`), when the browser finds it there.  At most
-    ``max_tracks`` tracks are shown, those with the most valid frames.
+    ``max_tracks`` tracks are shown, those with the most valid frames.  ``held``: the
+    folder's datasets already in memory, not read again (the pipeline's, which wrote them).
     """
-    results, kin = load_for_dashboard(results_dir)
+    results, kin = load_for_dashboard(results_dir, held)
     out = Path(out_path) if out_path is not None else results.folder / DASHBOARD_FILE
     video_src = overlay_src(results.folder, out)
     return write_text(out, dashboard_html(results, kin, max_tracks, video_src))

@@ -42,6 +42,7 @@ import numpy as np
 import xarray as xr
 
 from ..data import append_log, validate_poses
+from . import _compiled
 from ._base import Smoother
 from .classic import ButterworthSmoother, NoSmoother, OneEuroSmoother
 from .kalman import KalmanSmoother
@@ -91,23 +92,43 @@ def make_smoother(method: str | Smoother = "kalman", **params: Any) -> Smoother:
 CHUNK_TRACK_FRAMES = 4096
 
 
+def _chunks(
+    n_time: int, n_keypoints: int, n_tracks: int, keypoints_apart: bool
+) -> list[tuple[slice, slice]]:
+    """``(keypoints, tracks)`` slices of the smoother calls: whole tracks, as many as
+    :data:`CHUNK_TRACK_FRAMES` allows (at least one); when one track is longer than that
+    and the smoother treats keypoints independently (``keypoints_apart``), a few
+    keypoints of one track at a time, the same share of the budget."""
+    per_call = CHUNK_TRACK_FRAMES / max(n_time, 1)  # tracks
+    if per_call >= 1 or not keypoints_apart:
+        step = max(1, int(per_call))
+        return [(slice(None), slice(j, min(j + step, n_tracks)))
+                for j in range(0, n_tracks, step)]
+    step = max(1, int(per_call * n_keypoints))
+    return [(slice(k, min(k + step, n_keypoints)), slice(j, j + 1))
+            for j in range(n_tracks) for k in range(0, n_keypoints, step)]
+
+
 def _in_chunks(
     smoother: Smoother, position: np.ndarray, confidence: np.ndarray, time_s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``smoother`` run on a few tracks at a time. Every method treats tracks
-    independently, and the Kalman smoothers keep a state and covariance per frame and
-    series (about 11 kB per track and frame), so one call on all the tracks of a long
-    video would hold all of them at once. ``(T, 2, K, N)``, ``(T, K, N)`` -> the same."""
-    n_time, n_tracks = position.shape[0], position.shape[-1]
-    per_call = max(1, CHUNK_TRACK_FRAMES // max(n_time, 1))
-    if n_tracks <= per_call:
+    """``smoother`` run on a few tracks (or keypoints) at a time.  Every method treats
+    tracks independently, the Kalman smoother keypoints too, and the Kalman smoothers
+    keep a state and covariance per frame and series (about 11 kB per track and frame),
+    so one call on all the tracks of a long video would hold all of them at once.
+    ``(T, 2, K, N)``, ``(T, K, N)`` -> the same."""
+    n_time, _, n_keypoints, n_tracks = position.shape
+    # without the compiled loops every call costs a Python loop over the frames (3x the
+    # time for a 5-minute track cut in 2): whole tracks then
+    apart = getattr(smoother, "keypoints_independent", False) and _compiled.AVAILABLE
+    chunks = _chunks(n_time, n_keypoints, n_tracks, apart)
+    if len(chunks) == 1:
         return smoother(position, confidence, time_s)
     out_pos = np.empty(position.shape, np.float32)
     out_conf = np.empty(confidence.shape, np.float32)
-    for j in range(0, n_tracks, per_call):
-        chunk = slice(j, min(j + per_call, n_tracks))
-        out_pos[..., chunk], out_conf[..., chunk] = smoother(
-            position[..., chunk], confidence[..., chunk], time_s
+    for kp, tr in chunks:
+        out_pos[:, :, kp, tr], out_conf[:, kp, tr] = smoother(
+            position[:, :, kp, tr], confidence[:, kp, tr], time_s
         )
     return out_pos, out_conf
 

@@ -8,7 +8,7 @@ accepted measurements after smoothing and assembles the output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d
@@ -124,6 +124,8 @@ class KalmanSmoother:
     reacquire_s: float | None = 0.05
     verify_confidence: float = 0.5
     name: str = field(init=False)
+    #: Each keypoint is its own series: ``smooth`` may give it a few keypoints at a time.
+    keypoints_independent: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:

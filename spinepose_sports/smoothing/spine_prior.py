@@ -38,7 +38,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.linalg import solveh_banded
@@ -222,6 +222,8 @@ class SpinePriorSmoother(KalmanSmoother):
 
     spine_sigma: float = 4.0
     spine_reference: str = "median"
+    #: The spine chain's points are smoothed together.
+    keypoints_independent: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
