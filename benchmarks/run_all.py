@@ -380,9 +380,8 @@ def collect(quick: bool) -> dict:
     """Run every case; the raw figures (also saved by :func:`main` beside the report)."""
     tmp = Path(tempfile.mkdtemp(prefix="run_all-"))
     pose = pose_standin(tmp)
-    sports, vtest = str(VIDEOS / "sports2d_demo.mp4"), str(VIDEOS / "vtest.avi")
-    clips = [(sports, "", "sports2d_demo.mp4 (230 frames)"),
-             (vtest, "10", "vtest.avi (first 100 frames)")]
+    sports = str(VIDEOS / "sports2d_demo.mp4")
+    clips = list(CLIPS)
     iou_frames = dict(IOU_FRAMES)
     seconds = (60, 600)
     if quick:
